@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
+
+	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/pipelines"
+	"github.com/twigdata/twig/pipelines/seeds"
+)
+
+const runHelp = `Usage: twig run --out DIR [flags] [Beam pipeline options]
+
+Runs the whole pipeline: seed prompts, run the interleaved think / generate /
+reflect loop on each, judge the trajectories, and write a dataset version to
+DIR/<dataset>/<version>/. With no other flag it uses the embedded Beam runner
+(prism), the built-in simulator backends and 200 built-in prompts.
+
+Settings come from the defaults, then --config FILE (JSON, the same fields as
+the "config" object in a version's manifest.json), then flags.
+
+Flags:
+`
+
+// runOptions are the flags of twig run that are not fields of the config.
+type runOptions struct {
+	out        string
+	configFile string
+	prompts    string
+	bandRows   string
+	overwrite  bool
+	quiet      bool
+}
+
+func cmdRun(ctx context.Context, args []string) error {
+	// Beam's own flags (--runner, --endpoint, --job_name, ...) live on the
+	// global flag set; twig's flags join them there so both parse in one go.
+	fs := flag.CommandLine
+	cfg := pipelines.DefaultConfig()
+	if file := preScan(args, "config"); file != "" {
+		if err := loadConfigFile(file, &cfg); err != nil {
+			return err
+		}
+	}
+	var o runOptions
+	addRunFlags(fs, &cfg, &o)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), runHelp)
+		fs.VisitAll(func(f *flag.Flag) {
+			if !beamFlag(f.Name) {
+				printFlag(fs.Output(), f)
+			}
+		})
+		fmt.Fprintf(fs.Output(), "\nBeam pipeline options pass through, e.g. --runner=flink --endpoint=localhost:8099 --environment_type=LOOPBACK.\n")
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (prompt files go in --prompts)", fs.Arg(0))
+	}
+	return runPipeline(ctx, cfg, o, os.Stdout)
+}
+
+// runPipeline validates the configuration, runs the job and prints the summary.
+func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout io.Writer) error {
+	if o.out == "" {
+		return errors.New("--out is required: the directory the dataset version is written to")
+	}
+	if o.prompts != "" {
+		files, err := seeds.Expand(strings.Split(o.prompts, ","))
+		if err != nil {
+			return fmt.Errorf("--prompts: %w", err)
+		}
+		cfg.Prompts = files
+	}
+	if o.bandRows != "" {
+		rows, err := parseInts(o.bandRows)
+		if err != nil {
+			return fmt.Errorf("--band-rows: %w", err)
+		}
+		cfg.Engine.BandRows = rows
+	}
+	out, err := bucketURL(o.out, true)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	cfg.Output = out
+	cfg.CodeVersion = codeVersion()
+	start := time.Now()
+	cfg.Created = start.UTC().Format(time.RFC3339)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	bucket, err := openBucket(ctx, o.out, true)
+	if err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	defer bucket.Close()
+	prefix := pipelines.VersionPrefix(cfg)
+	switch err := pipelines.Prepare(ctx, bucket, cfg, o.overwrite); {
+	case errors.Is(err, pipelines.ErrUpToDate):
+		fmt.Fprintf(stdout, "%s is already committed with this configuration: nothing to do (no model call made)\n", path.Join(o.out, prefix))
+		m, err := exporters.ReadManifest(ctx, bucket, prefix)
+		if err != nil {
+			return err
+		}
+		printSummary(stdout, m, path.Join(o.out, prefix))
+		return nil
+	case err != nil:
+		return err
+	}
+
+	beam.Init()
+	p, s := beam.NewPipelineWithRoot()
+	pipelines.Build(s, cfg)
+	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+		return fmt.Errorf("pipeline: %w", err)
+	}
+	m, err := exporters.ReadManifest(ctx, bucket, prefix)
+	if err != nil {
+		return err
+	}
+	printSummary(stdout, m, path.Join(o.out, prefix))
+	fmt.Fprintf(stdout, "time:       %s\n", time.Since(start).Round(time.Millisecond))
+	if !m.Counts.Reconciles() {
+		return &exitError{code: 3, err: fmt.Errorf("counts do not reconcile: seeded %d != accepted %d + rejected %d + failed %d",
+			m.Counts.Seeded, m.Counts.Accepted, m.Counts.Rejected, m.Counts.Failed)}
+	}
+	return nil
+}
+
+func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
+	fs.StringVar(&o.out, "out", "", "output `dir`ectory; the version goes to DIR/<dataset>/<version>/ (required)")
+	fs.StringVar(&o.configFile, "config", "", "JSON config `file` applied before the flags")
+	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
+	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
+	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
+	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
+	fs.StringVar(&c.Split, "split", c.Split, "split `name` of the accepted trajectories")
+	fs.IntVar(&c.Builtin, "builtin", c.Builtin, "number of built-in T2I-CompBench-style prompts when --prompts is not given")
+	fs.IntVar(&c.Limit, "limit", c.Limit, "use only the first `N` distinct prompts (0: all)")
+	fs.IntVar(&c.SamplesPerPrompt, "samples-per-prompt", c.SamplesPerPrompt, "trajectories per prompt")
+	fs.Int64Var(&c.Seed, "seed", c.Seed, "dataset seed; every sample's seed derives from it")
+	fs.IntVar(&c.MaxPromptBytes, "max-prompt-bytes", c.MaxPromptBytes, "longer prompts go to failed/")
+	fs.IntVar(&c.Engine.K, "k", c.Engine.K, "number of regions (horizontal bands)")
+	fs.StringVar(&o.bandRows, "band-rows", "", "comma-separated band heights in token rows, e.g. 6,12,6 (default: equal bands)")
+	fs.IntVar(&c.Engine.ImageSize, "image-size", c.Engine.ImageSize, "image side in pixels")
+	fs.IntVar(&c.Engine.PatchSize, "patch-size", c.Engine.PatchSize, "patch side in pixels (one token per patch)")
+	fs.Float64Var(&c.Engine.CFG, "cfg", c.Engine.CFG, "classifier-free guidance weight")
+	fs.Float64Var(&c.Engine.Temperature, "temperature", c.Engine.Temperature, "image-token sampling temperature")
+	fs.IntVar(&c.Engine.TopK, "top-k", c.Engine.TopK, "image-token top-k (0: off)")
+	fs.Float64Var(&c.Engine.TopP, "top-p", c.Engine.TopP, "image-token top-p (1: off)")
+	fs.Float64Var(&c.Engine.ReasonTemperature, "reason-temperature", c.Engine.ReasonTemperature, "reasoner temperature (0: greedy)")
+	fs.IntVar(&c.Engine.ReasonMaxTokens, "reason-max-tokens", c.Engine.ReasonMaxTokens, "reasoner max new tokens")
+	fs.IntVar(&c.Engine.Theta, "theta", c.Engine.Theta, "critique acceptance threshold, 0..100")
+	fs.StringVar(&c.Engine.Comparator, "comparator", c.Engine.Comparator, "acceptance rule: score >= theta or score > theta")
+	fs.IntVar(&c.Engine.MaxRepaints, "max-repaints", c.Engine.MaxRepaints, "repaints per region at most")
+	fs.BoolVar(&c.Engine.CritiqueRepaints, "critique-repaints", c.Engine.CritiqueRepaints, "critique repaints again")
+	fs.IntVar(&c.Engine.CritiqueRetries, "critique-retries", c.Engine.CritiqueRetries, "extra critique calls when an answer cannot be parsed")
+	fs.StringVar(&c.Engine.OnParseFailure, "on-parse-failure", c.Engine.OnParseFailure, "after the retries: keep (mark parse_failed), repaint, or fail")
+	fs.BoolVar(&c.Engine.PromptInPrefix, "prompt-in-prefix", c.Engine.PromptInPrefix, "put the prompt before the thoughts in the generation prefix")
+	fs.Float64Var(&c.Sim.MistakeRate, "sim-mistake-rate", c.Sim.MistakeRate, "simulated painter: chance of a mistake per object")
+	fs.Float64Var(&c.Sim.MalformedRate, "sim-malformed-rate", c.Sim.MalformedRate, "simulated critic: chance of a malformed answer")
+	fs.Float64Var(&c.Sim.DriftRate, "sim-drift-rate", c.Sim.DriftRate, "simulated reasoner: chance of a thought that breaks the rules")
+	fs.Int64Var(&c.ShardBytes, "shard-bytes", c.ShardBytes, "target Parquet shard size in bytes")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "trajectories in flight per bundle")
+}
+
+// beamFlag reports whether a flag on the global set is one of Beam's.
+func beamFlag(name string) bool {
+	var ours flag.FlagSet
+	addRunFlags(&ours, &pipelines.Config{}, &runOptions{})
+	return ours.Lookup(name) == nil
+}
+
+func printFlag(w io.Writer, f *flag.Flag) {
+	name, usage := flag.UnquoteUsage(f)
+	fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
+	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+		fmt.Fprintf(w, " (default %s)", f.DefValue)
+	}
+	fmt.Fprintln(w)
+}
+
+// preScan finds the value of --name in args before the flags are parsed.
+func preScan(args []string, name string) string {
+	for i, a := range args {
+		a = strings.TrimLeft(a, "-")
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// loadConfigFile overlays a JSON config file on cfg, rejecting unknown
+// fields and naming the line of an error.
+func loadConfigFile(file string, cfg *pipelines.Config) error {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("--config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(cfg); err != nil {
+		line := 1 + bytes.Count(b[:min(int(dec.InputOffset()), len(b))], []byte("\n"))
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line = 1 + bytes.Count(b[:se.Offset], []byte("\n"))
+		case errors.As(err, &te):
+			line = 1 + bytes.Count(b[:te.Offset], []byte("\n"))
+		}
+		return fmt.Errorf("%s:%d: %w", file, line, err)
+	}
+	return nil
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an integer", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// codeVersion is the build's version: the -ldflags value, else the VCS
+// revision Go stamped into the binary, else "dev".
+func codeVersion() string {
+	if version != "dev" {
+		return version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				return "dev+" + s.Value[:12]
+			}
+		}
+	}
+	return version
+}
+
+// printSummary prints the short report of a committed version.
+func printSummary(w io.Writer, m *exporters.Manifest, where string) {
+	c, st := m.Counts, m.Stats
+	fmt.Fprintf(w, "version:    %s\n", where)
+	fmt.Fprintf(w, "seeded:     %d (duplicates dropped: %d)\n", c.Seeded, c.DuplicatesDropped)
+	fmt.Fprintf(w, "accepted:   %d\nrejected:   %d\nfailed:     %d\n", c.Accepted, c.Rejected, c.Failed)
+	fmt.Fprintf(w, "regions:    %d, repainted %d (%.1f%%), critique parse failures %d, critique retries %d\n",
+		st.Regions, st.RepaintedRegions, 100*st.RepaintShare, st.ParseFailures, st.CritiqueRetries)
+	for _, name := range slices.Sorted(maps.Keys(st.JudgeFails)) {
+		fmt.Fprintf(w, "judge %-14s failed %d\n", name+":", st.JudgeFails[name])
+	}
+}

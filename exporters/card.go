@@ -1,0 +1,174 @@
+package exporters
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"gocloud.dev/blob"
+)
+
+// Card returns the dataset card of a version: Hugging Face YAML front
+// matter (licence, one config per config with shards, trajectories the
+// default, and each config's features) and a description written from the
+// manifest. It is a function of the manifest without its Created time, so
+// reruns give the same card.
+func Card(m *Manifest) []byte {
+	var b strings.Builder
+	license := m.License
+	if license == "" {
+		license = "other"
+	}
+	b.WriteString("---\n")
+	fmt.Fprintf(&b, "license: %s\n", yamlString(license))
+	fmt.Fprintf(&b, "pretty_name: %s\n", yamlString(m.Dataset+" "+m.Version))
+	b.WriteString("task_categories:\n- text-to-image\n")
+	b.WriteString("tags:\n- twig\n- thinking-while-generating\n")
+	var present []Layout
+	for _, l := range layouts {
+		if len(m.Shards[l.Config]) > 0 {
+			present = append(present, l)
+		}
+	}
+	if len(present) > 0 {
+		b.WriteString("configs:\n")
+		for _, l := range present {
+			fmt.Fprintf(&b, "- config_name: %s\n", l.Config)
+			if l.Config == ConfigTrajectories {
+				b.WriteString("  default: true\n")
+			}
+			b.WriteString("  data_files:\n")
+			b.WriteString("  - split: train\n")
+			fmt.Fprintf(&b, "    path: %s\n", yamlString(l.Glob()))
+		}
+		b.WriteString("dataset_info:\n")
+		for _, l := range present {
+			fmt.Fprintf(&b, "- config_name: %s\n", l.Config)
+			b.WriteString("  features:\n")
+			writeFeaturesYAML(&b, featuresOf(l.rowType), 2)
+		}
+	}
+	b.WriteString("---\n\n")
+
+	fmt.Fprintf(&b, "# %s %s\n\n", mdText(m.Dataset), mdText(m.Version))
+	fmt.Fprintf(&b, "Thinking-while-generating text-to-image trajectories in the TwiG-50K layout, "+
+		"made by twig %s (schema %s).", mdCode(m.TwigVersion), mdCode(m.SchemaVersion))
+	if m.Parent != "" {
+		fmt.Fprintf(&b, " Derived from version %s.", mdCode(m.Parent))
+	}
+	b.WriteString(" Every prompt was painted region by region; a teacher model thought before each region " +
+		"and critiqued after it, and judges accepted or rejected the result.\n\n")
+
+	c := m.Counts
+	b.WriteString("## Counts\n\n")
+	b.WriteString("| seeded | accepted | rejected | failed | duplicates dropped |\n")
+	b.WriteString("|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(&b, "| %d | %d | %d | %d | %d |\n\n", c.Seeded, c.Accepted, c.Rejected, c.Failed, c.DuplicatesDropped)
+
+	b.WriteString("## Configs\n\n")
+	b.WriteString("| config | holds | files | shards | rows |\n")
+	b.WriteString("|---|---|---|---:|---:|\n")
+	for _, l := range present {
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %d | %d |\n", l.Config, configBlurb[l.Config], l.Glob(), len(m.Shards[l.Config]), m.Rows(l.Config))
+	}
+	if len(present) == 0 {
+		b.WriteString("| (none) | | | 0 | 0 |\n")
+	}
+	b.WriteString("\n")
+
+	if len(m.Models) > 0 {
+		b.WriteString("## Models\n\n| role | model |\n|---|---|\n")
+		for _, r := range m.Models {
+			fmt.Fprintf(&b, "| %s | %s |\n", mdText(r.Role), mdCode(r.Model))
+		}
+		b.WriteString("\n")
+	}
+	if len(m.Templates) > 0 {
+		b.WriteString("## Prompt templates\n\n| role | template | version |\n|---|---|---|\n")
+		for _, t := range m.Templates {
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", mdText(t.Role), mdCode(t.ID), mdCode(t.Version))
+		}
+		b.WriteString("\n")
+	}
+
+	b.WriteString("## Provenance\n\n")
+	fmt.Fprintf(&b, "- config hash: %s\n", mdCode(m.ConfigHash))
+	fmt.Fprintf(&b, "- code version: %s\n", mdCode(m.TwigVersion))
+	if m.Parent != "" {
+		fmt.Fprintf(&b, "- parent version: %s\n", mdCode(m.Parent))
+	}
+	fmt.Fprintf(&b, "- `%s` lists every shard with its rows, bytes and SHA-256, the full config and run statistics.\n\n", ManifestFile)
+
+	b.WriteString("## Loading\n\n```python\nfrom datasets import load_dataset\n\n")
+	fmt.Fprintf(&b, "ds = load_dataset(%q, %q, split=\"train\")\n```\n", "path/to/"+m.Dataset+"/"+m.Version, ConfigTrajectories)
+	return []byte(b.String())
+}
+
+var configBlurb = map[string]string{
+	ConfigTrajectories: "accepted trajectories",
+	ConfigRejected:     "rejected trajectories, with every judge's score and reason",
+	ConfigFailed:       "inputs that could not be processed, with the error",
+}
+
+// WriteCard writes the dataset card, Card(m), to <prefix>/README.md. Write
+// it after the shards and before the manifest.
+func WriteCard(ctx context.Context, bucket *blob.Bucket, prefix string, m *Manifest) error {
+	err := bucket.WriteAll(ctx, Key(prefix, CardFile), Card(m), &blob.WriterOptions{ContentType: "text/markdown; charset=utf-8"})
+	if err != nil {
+		return fmt.Errorf("write card: %w", err)
+	}
+	return nil
+}
+
+// yamlString quotes s as a YAML double-quoted scalar (JSON string syntax
+// is valid YAML), unless it is a plain word that needs no quotes.
+func yamlString(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./*", r)) {
+			plain = false
+			break
+		}
+	}
+	if plain && !strings.ContainsAny(s[:1], "-*.") && !isYAMLKeyword(s) {
+		return s
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // strings always encode
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+func isYAMLKeyword(s string) bool {
+	switch strings.ToLower(s) {
+	case "true", "false", "yes", "no", "on", "off", "null", "~", "y", "n":
+		return true
+	}
+	// Numbers would be read as numbers.
+	for _, r := range s {
+		if !(r >= '0' && r <= '9' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// mdText escapes s for a Markdown table cell or heading.
+func mdText(s string) string {
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// mdCode formats s as inline code, safe in a table cell.
+func mdCode(s string) string {
+	if s == "" {
+		return "-"
+	}
+	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "`", "'").Replace(s)
+	return "`" + s + "`"
+}

@@ -1,0 +1,97 @@
+package filters_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/schema"
+)
+
+// withThoughts builds a trajectory whose regions kept the given thoughts.
+func withThoughts(prompt string, thoughts ...string) *schema.Trajectory {
+	t := &schema.Trajectory{ID: "t1", Prompt: prompt, PromptNormalized: prompt}
+	for k, th := range thoughts {
+		t.Regions = append(t.Regions, schema.Region{Index: int32(k),
+			Thought:  schema.Thought{Text: "original"},
+			Attempts: []schema.Attempt{{Thought: "first try"}, {Index: 1, Thought: th}}})
+	}
+	return t
+}
+
+func TestThoughtFormat(t *testing.T) {
+	tests := []struct {
+		name      string
+		thoughts  []string
+		wantPass  bool
+		wantScore float64
+		wantWhy   string
+	}{
+		{"good", []string{"The background is plain and softly lit.", "A green bench stands on the left of a blue bowl.", "The ground is even and softly shaded."}, true, 1, "every thought is one plain sentence"},
+		{"two sentences", []string{"A red apple sits here. It is shiny.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 0 has more than one sentence"},
+		{"section label", []string{"Top: a clear sky.", "Part 2: a blue bowl rests nearby.", "The ground is even and soft."}, false, 1.0 / 3, `region 0 starts with a section label ("Top:"); region 1 starts with a section label ("Part 2:")`},
+		{"positional section words", []string{"The upper third shows a plain wall.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, `region 0 names a section ("upper third")`},
+		{"relation words are content", []string{"An airplane flies on the top of a horse.", "A blue bowl rests nearby.", "The ground is even and soft."}, true, 1, "every thought is one plain sentence"},
+		{"too short", []string{"Sky.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 0 has 1 words, fewer than 3"},
+		{"repetition", []string{"A blue bowl rests nearby.", "A blue bowl rests nearby!", "The ground is even and soft."}, false, 2.0 / 3, "region 1 repeats the thought of region 0"},
+		{"abbreviation-free decimal", []string{"A bottle holds 1.5 litres of water.", "A blue bowl rests nearby.", "The ground is even and soft."}, true, 1, "every thought is one plain sentence"},
+	}
+	j := filters.NewThoughtFormat()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := j.Judge(context.Background(), withThoughts("a blue bowl", tc.thoughts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := schema.JudgeResult{Score: tc.wantScore, Pass: tc.wantPass, Reason: tc.wantWhy}
+			if got != want {
+				t.Errorf("Judge = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func TestPolicyDecide(t *testing.T) {
+	results := []schema.JudgeResult{
+		{Name: "thought_format", Pass: true, Reason: "fine"},
+		{Name: "coverage", Pass: false, Reason: "not in any thought: red apple"},
+		{Name: "extra", Pass: false, Reason: "recorded only"},
+	}
+	tests := []struct {
+		name   string
+		policy filters.Policy
+		want   schema.Verdict
+	}{
+		{"all required", filters.Policy{Required: []string{"thought_format", "coverage"}},
+			schema.Verdict{Status: "rejected", Reasons: []string{"coverage: not in any thought: red apple"}}},
+		{"coverage not required", filters.Policy{Required: []string{"thought_format"}},
+			schema.Verdict{Status: "accepted"}},
+		{"missing result", filters.Policy{Required: []string{"vlm"}},
+			schema.Verdict{Status: "rejected", Reasons: []string{"vlm: no result"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.policy.Decide(results); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Decide = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestApplyRecordsEveryJudge(t *testing.T) {
+	judges := []filters.Judge{filters.NewThoughtFormat(), filters.NewCoverage()}
+	tr := withThoughts("a blue bowl", "Part 1: a plain wall.", "A blue bowl rests nearby.", "The ground is even and soft.")
+	if err := filters.Apply(context.Background(), judges, filters.DefaultPolicy(judges), tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Judges) != 2 || tr.Judges[0].Name != "thought_format" || tr.Judges[0].Version != "1" || tr.Judges[1].Name != "coverage" {
+		t.Fatalf("judges = %+v", tr.Judges)
+	}
+	if tr.Verdict.Status != schema.StatusRejected || len(tr.Verdict.Reasons) != 1 {
+		t.Errorf("verdict = %+v, want rejected by thought_format only", tr.Verdict)
+	}
+	if err := (filters.Policy{Required: []string{"vlm"}}).Validate(judges); err == nil {
+		t.Errorf("Validate accepted a policy naming an unknown judge")
+	}
+}

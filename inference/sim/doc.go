@@ -1,0 +1,130 @@
+// Package sim is a CPU SIMULATOR of the two model interfaces of package
+// inference: [Painter] stands in for the autoregressive image generator
+// and its VQ codec (Janus-Pro in the paper), [Reasoner] for the language
+// model that writes thoughts and critiques. Neither is a model: they
+// follow simple, documented rules, so that the pipeline can be built and
+// tested end to end without a GPU, and so that everything the pipeline can
+// observe (token grids, PNG canvases, thoughts, critique answers, their
+// failures and token counts) looks and behaves like the real thing. Both
+// are deterministic given the request, seed included, and safe for
+// concurrent use.
+//
+// # Codebook
+//
+// A [Geometry] cuts a square image (384 px by default) into patches (16 px)
+// and gives one token per patch in raster order: 24x24 = 576 tokens. The
+// codebook has [CodebookSize] = 16384 tokens; an id packs three fields
+// (see [Token]):
+//
+//	id = class<<8 | colour<<4 | attribute
+//
+//   - class (6 bits): 0 is background and scenery, 1..63 an object class.
+//     [ClassOf] hashes a noun with FNV-1a into 1..63, so different nouns may
+//     share a class.
+//   - colour (4 bits): for objects 0 is the class's natural colour and
+//     1..15 the colours of annotators.Colours in order ([ColourCode]); for
+//     background it is a scenery tone ([ToneSky], [ToneGrass], ...), tone 0
+//     being the placeholder's beige.
+//   - attribute (4 bits): 0 none, 1..7 a shape and 8..15 a texture
+//     ([AttributeCode]): 1 + the shape's index in annotators.Shapes, or 8 +
+//     the texture's index in annotators.Textures, folded modulo 7 and 8 when
+//     a vocabulary is longer, so some shapes (and some textures) share a
+//     code. An object with both a shape and a texture keeps its shape. For
+//     background it is a light shade variation.
+//
+// Token 0, the [Placeholder], is a position not painted yet: it renders as
+// a flat beige patch, like Janus's token 0, and the painter never emits
+// it.
+//
+// [Geometry.Render] (and [Painter.Decode]) draws each token as a patch
+// filled with its colour (named colours look like their names, natural
+// colours are a muted tone per class, scenery tones are soft) and marked
+// with a 4x4 grid of cells: cells 0..5 (raster order) carry the class
+// bits, cells 6..9 the attribute bits, a set bit being a cell darkened on
+// a light fill or lightened on a dark one; cells 10..15 are plain fill.
+// Fills are distinct within a class, so the drawing is invertible:
+// [Geometry.Encode], the simulator's VQ encoder, reads back exactly the
+// tokens from a rendered PNG and rejects any other image with
+// [ErrNotCanvas]. The PNG bytes depend only on the tokens.
+//
+// # Painter
+//
+// [Painter.Generate] paints the token rows [len(Prior), len(Prior)+N),
+// which must be whole rows inside the grid. It paints what the last
+// sentence of the prefix (the current band's thought) asks for, as
+// annotators.Parse reads it: each object as blobs of its token, one blob
+// per counted instance, never touching another blob, so that counting
+// connected components counts instances. Objects are laid out left to
+// right in mention order in columns; left_of, right_of and next_to (and
+// verbs) reorder the columns; above, behind and hidden_by stack the
+// subject over the object in the same column, below and in_front_of under
+// it. Blob size follows the band height and the number of objects. The
+// rest is background tokens whose tone follows the first scenery word of
+// the sentence (sky, grass, water, sand, snow, road, wall, floor,
+// table, ...), else a neutral tone; a sentence naming no object paints an
+// all-background band. Prior tokens do not influence the band.
+//
+// Each object suffers, with probability
+//
+//	q = MistakeRate * Temperature * (5 / max(CFG, 0.5))   (* TopP when 0 < TopP < 1)
+//
+// clamped to [0,1] (zero at temperature 0 and with TopK 1), one seeded
+// mistake among those it can show: missing, a wrong count (one more or one
+// less), a wrong colour (if it has one), a wrong shape or texture (if it
+// has one). Usage counts the prefix's words plus the prior tokens as input
+// and N as output.
+//
+// # Reasoner
+//
+// Both methods plan the prompt over the K bands the same way, from the
+// prompt and K alone: subjects of "above" (including "on the top of") go
+// to the first band, subjects of "below" to the last, the other objects,
+// kept together with the objects they relate to, to the central bands (for
+// K=3 the middle one); a band with more than three objects spills into the
+// emptiest band. Every object of the prompt is planned in exactly one
+// band.
+//
+// [Reasoner.Think] answers the planned sentence of the band: one literal
+// sentence that names the band's objects with their counts, colours,
+// shapes and textures and the prompt's relation words between them ("A
+// green bench stands on the left of a blue bowl."), or, for a band without
+// objects, a scenery sentence ("The background is plain and softly lit.")
+// that names no object and no part of the canvas. When no object can be
+// read from the prompt, the central band restates the prompt as one
+// sentence. With probability DriftRate the thought breaks a rule instead:
+// it omits one of the band's objects, is two sentences, or starts with a
+// section label ("Part 2:", "Top:").
+//
+// [Reasoner.Critique] encodes the canvas back into tokens, takes the rows
+// of band Region of Regions (Grid/K rows each, the last band taking the
+// remainder, as inference.EqualBands) and checks them against the
+// objects planned for the band. The score is 100 minus penalties:
+//
+//	missing object         -45 (per object)
+//	wrong colour           -35
+//	wrong shape or texture -25
+//	wrong count            -30 (connected components of the class)
+//	placeholder left       -60
+//	unexpected object class -10 (per class neither planned for the band nor named by its thought)
+//
+// minus a seeded jitter of 0..10, clamped to 0..100: a perfect band scores
+// 90..100 and passes theta 90, a band with any flaw but an unexpected
+// object scores 75 or less. The improved description repeats the thought
+// when the band is perfect and the thought follows the rules, and is the
+// band's planned sentence otherwise. The answer is
+//
+//	SCORE: <int>
+//	IMPROVED_DESCRIPTION: <sentence>
+//
+// except, with probability MalformedRate, an answer without the SCORE
+// line, with a score that is not a number ("SCORE: high"), a score out of
+// range ("SCORE: 150"), or without a description. Usage counts the
+// instruction's words as input and the answer's words as output.
+//
+// # Limitations
+//
+// The simulator is only as good as annotators.Parse: the painter sees a
+// sentence only through it. Thoughts ignore the partial canvas, the critic
+// ignores the earlier bands, and the critic assumes equal bands (custom
+// inference.Config.BandRows are not visible to it).
+package sim

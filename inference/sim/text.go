@@ -1,0 +1,170 @@
+package sim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// sentenceEnd matches the end of a sentence followed by another one.
+var sentenceEnd = regexp.MustCompile(`[.!?]["'\x{201d})]*\s+`)
+
+// lastSentence returns the last sentence of text: the painter's view of the
+// current band's thought in a prefix of thoughts joined by spaces.
+func lastSentence(text string) string {
+	text = strings.TrimSpace(text)
+	locs := sentenceEnd.FindAllStringIndex(text, -1)
+	if len(locs) == 0 {
+		return text
+	}
+	return text[locs[len(locs)-1][1]:]
+}
+
+// wordCount counts whitespace-separated words.
+func wordCount(s string) int { return len(strings.Fields(s)) }
+
+// words returns the lower-case letter runs of s.
+func words(s string) []string {
+	return strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) })
+}
+
+// hashOf hashes its arguments into a seed.
+func hashOf(args ...any) uint64 {
+	h := fnv.New64a()
+	for _, a := range args {
+		fmt.Fprintf(h, "%v\x00", a)
+	}
+	return h.Sum64()
+}
+
+// fillerNouns are the nouns of the simulator's own scenery sentences; they
+// never count as objects.
+var fillerNouns = map[string]bool{
+	"background": true, "backdrop": true, "ground": true, "scene": true, "surroundings": true,
+	"surrounding": true, "setting": true, "space": true, "distance": true, "light": true,
+	"lighting": true, "surface": true, "area": true, "rest": true, "view": true,
+}
+
+var numberWords = []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+	"eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"}
+
+// article returns "a" or "an" for the word w.
+func article(w string) string {
+	w = strings.ToLower(w)
+	switch {
+	case strings.HasPrefix(w, "uni"), strings.HasPrefix(w, "one"), strings.HasPrefix(w, "use"), strings.HasPrefix(w, "euro"):
+		return "a"
+	case strings.HasPrefix(w, "hour"), strings.HasPrefix(w, "honest"):
+		return "an"
+	case w != "" && strings.ContainsRune("aeiou", rune(w[0])):
+		return "an"
+	}
+	return "a"
+}
+
+// irregularPlurals are the plurals the simple rules get wrong.
+var irregularPlurals = map[string]string{
+	"man": "men", "woman": "women", "child": "children", "person": "people", "mouse": "mice",
+	"goose": "geese", "foot": "feet", "tooth": "teeth", "ox": "oxen", "louse": "lice",
+	"sheep": "sheep", "fish": "fish", "deer": "deer", "shrimp": "shrimp", "moose": "moose",
+	"salmon": "salmon", "trout": "trout", "bison": "bison", "aircraft": "aircraft", "series": "series",
+	"species": "species", "knife": "knives", "wife": "wives", "life": "lives", "leaf": "leaves",
+	"loaf": "loaves", "shelf": "shelves", "wolf": "wolves", "half": "halves", "calf": "calves",
+	"thief": "thieves", "scarf": "scarves", "elf": "elves", "potato": "potatoes", "tomato": "tomatoes",
+	"hero": "heroes", "echo": "echoes", "cactus": "cacti", "fungus": "fungi", "bus": "buses",
+	"glasses": "glasses", "pants": "pants", "scissors": "scissors", "jeans": "jeans", "police": "police",
+}
+
+// plural returns the plural of a noun; for a compound ("pencil holder") of
+// its last word.
+func plural(noun string) string {
+	head, last := "", noun
+	if i := strings.LastIndexByte(noun, ' '); i >= 0 {
+		head, last = noun[:i+1], noun[i+1:]
+	}
+	if p, ok := irregularPlurals[last]; ok {
+		return head + p
+	}
+	switch n := len(last); {
+	case n == 0:
+	case strings.HasSuffix(last, "man") && n > 3:
+		return head + last[:n-3] + "men"
+	case strings.HasSuffix(last, "s"), strings.HasSuffix(last, "x"), strings.HasSuffix(last, "z"),
+		strings.HasSuffix(last, "ch"), strings.HasSuffix(last, "sh"):
+		return head + last + "es"
+	case strings.HasSuffix(last, "y") && n > 1 && !strings.ContainsRune("aeiou", rune(last[n-2])):
+		return head + last[:n-1] + "ies"
+	}
+	return head + last + "s"
+}
+
+// nounPhrase writes an object as a noun phrase: "two round red plates".
+func nounPhrase(o plannedObject) string {
+	var adj []string
+	for _, a := range []string{o.Shape, o.Colour, o.Texture} {
+		if a != "" {
+			adj = append(adj, a)
+		}
+	}
+	noun := o.Noun
+	if o.Count > 1 {
+		noun = plural(noun)
+	}
+	body := strings.Join(append(adj, noun), " ")
+	switch {
+	case o.Count <= 1:
+		return article(body) + " " + body
+	case o.Count < len(numberWords):
+		return numberWords[o.Count] + " " + body
+	}
+	return fmt.Sprintf("%d %s", o.Count, body)
+}
+
+// capitalise upper-cases the first letter of s.
+func capitalise(s string) string {
+	for i, r := range s {
+		return s[:i] + string(unicode.ToUpper(r)) + s[i+len(string(r)):]
+	}
+	return s
+}
+
+// sentence turns a clause into one sentence: capitalised, one final period.
+func sentence(clause string) string {
+	clause = strings.Join(strings.Fields(clause), " ")
+	clause = strings.TrimRight(clause, " .!?,;:")
+	return capitalise(clause) + "."
+}
+
+// sectionWords are the positional and section words a thought must not
+// use (twig-method.md section 2): they name parts of the canvas.
+var sectionWords = []string{"top", "upper", "middle", "lower", "bottom", "band", "part", "section", "layer", "third"}
+
+// restatePrompt turns a prompt into one literal sentence without section
+// words: used when no object can be read from the prompt.
+func restatePrompt(prompt string) string {
+	s := strings.Join(strings.Fields(prompt), " ")
+	s = regexp.MustCompile(`[.!?;]+\s+`).ReplaceAllString(s, ", ")
+	s = replaceSectionPhrases(s)
+	return sentence(s)
+}
+
+var sectionPhrases = []struct {
+	re   *regexp.Regexp
+	with string
+}{
+	{regexp.MustCompile(`(?i)\bon the top of\b`), "above"},
+	{regexp.MustCompile(`(?i)\bon top of\b`), "above"},
+	{regexp.MustCompile(`(?i)\bat the top of\b`), "above"},
+	{regexp.MustCompile(`(?i)\bon the bottom of\b`), "below"},
+	{regexp.MustCompile(`(?i)\bat the bottom of\b`), "below"},
+	{regexp.MustCompile(`(?i)\bin the middle of\b`), "amid"},
+}
+
+func replaceSectionPhrases(s string) string {
+	for _, p := range sectionPhrases {
+		s = p.re.ReplaceAllString(s, p.with)
+	}
+	return s
+}

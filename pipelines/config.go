@@ -1,0 +1,164 @@
+package pipelines
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/inference"
+)
+
+// Config is everything a run needs. It travels inside the Beam job graph,
+// so it must never hold a secret: credentials come from the environment of
+// the workers.
+type Config struct {
+	// Dataset and Version name the output: <Output>/<Dataset>/<Version>/.
+	Dataset string `json:"dataset"`
+	Version string `json:"version"`
+	// Split is the split name of the accepted trajectories.
+	Split string `json:"split"`
+	// Output is the bucket URL the version is written to, e.g.
+	// "file:///data/twig?create_dir=1&metadata=skip&no_tmp_dir=1".
+	Output string `json:"output"`
+
+	// Prompts are prompt files (already expanded from globs). When empty,
+	// Builtin prompts are composed instead.
+	Prompts []string `json:"prompts,omitempty"`
+	// Builtin is the number of composed T2I-CompBench-style prompts.
+	Builtin int `json:"builtin,omitempty"`
+	// Limit keeps the first Limit distinct prompts (0: all).
+	Limit int `json:"limit,omitempty"`
+	// SamplesPerPrompt is the number of trajectories per prompt.
+	SamplesPerPrompt int `json:"samples_per_prompt"`
+	// Seed is the dataset seed; every sample's seed derives from it and the sample's id.
+	Seed int64 `json:"seed"`
+	// MaxPromptBytes rejects longer prompts into failed/.
+	MaxPromptBytes int `json:"max_prompt_bytes"`
+
+	// Engine holds the loop's knobs.
+	Engine inference.Config `json:"engine"`
+	// Sim configures the simulator backends.
+	Sim SimConfig `json:"sim"`
+	// ThoughtFormat configures the thought-format judge; Policy the verdicts.
+	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
+	Policy        filters.Policy        `json:"policy"`
+
+	// ShardBytes is the target size of a Parquet shard.
+	ShardBytes int64 `json:"shard_bytes"`
+	// Concurrency is the number of trajectories in flight per bundle.
+	Concurrency int `json:"concurrency"`
+	// CodeVersion is the twig version that runs; Created the run's start
+	// time (RFC 3339). Neither enters the config hash.
+	CodeVersion string `json:"code_version"`
+	Created     string `json:"created"`
+}
+
+// SimConfig configures the simulated painter and reasoner.
+type SimConfig struct {
+	MistakeRate   float64 `json:"mistake_rate"`
+	MalformedRate float64 `json:"malformed_rate"`
+	DriftRate     float64 `json:"drift_rate"`
+}
+
+// DefaultConfig returns a configuration that runs anywhere: 200 built-in
+// prompts, one sample each, the reference loop and the simulator.
+func DefaultConfig() Config {
+	return Config{
+		Dataset: "twig-sim", Version: "v1", Split: "train",
+		Builtin: 200, SamplesPerPrompt: 1, Seed: 1, MaxPromptBytes: 2000,
+		Engine:        inference.DefaultConfig(),
+		Sim:           SimConfig{MistakeRate: 0.2, MalformedRate: 0.05, DriftRate: 0.05},
+		ThoughtFormat: *filters.NewThoughtFormat(),
+		Policy:        filters.Policy{Required: []string{"thought_format", "coverage"}},
+		ShardBytes:    500 << 20,
+		Concurrency:   64,
+	}
+}
+
+var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+// Validate checks the configuration before any model is called.
+func (c Config) Validate() error {
+	switch {
+	case !nameRe.MatchString(c.Dataset) || c.Dataset == "." || c.Dataset == "..":
+		return fmt.Errorf("config dataset: %q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Dataset)
+	case !nameRe.MatchString(c.Version):
+		return fmt.Errorf("config version: %q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Version)
+	case !nameRe.MatchString(c.Split):
+		return fmt.Errorf("config split: %q is not a valid split name", c.Split)
+	case c.Output == "":
+		return fmt.Errorf("config output: no output location")
+	case len(c.Prompts) == 0 && c.Builtin <= 0:
+		return fmt.Errorf("config prompts: no prompt files and no built-in prompts (builtin = %d)", c.Builtin)
+	case c.Limit < 0:
+		return fmt.Errorf("config limit: %d must not be negative", c.Limit)
+	case c.SamplesPerPrompt <= 0:
+		return fmt.Errorf("config samples_per_prompt: %d must be positive", c.SamplesPerPrompt)
+	case c.MaxPromptBytes <= 0:
+		return fmt.Errorf("config max_prompt_bytes: %d must be positive", c.MaxPromptBytes)
+	case c.ShardBytes <= 0:
+		return fmt.Errorf("config shard_bytes: %d must be positive", c.ShardBytes)
+	case c.Concurrency <= 0:
+		return fmt.Errorf("config concurrency: %d must be positive", c.Concurrency)
+	case c.ThoughtFormat.MinWords < 0 || c.ThoughtFormat.MaxWords < c.ThoughtFormat.MinWords:
+		return fmt.Errorf("config thought_format: word bounds %d..%d are impossible", c.ThoughtFormat.MinWords, c.ThoughtFormat.MaxWords)
+	}
+	for _, r := range []struct {
+		name string
+		v    float64
+	}{{"mistake_rate", c.Sim.MistakeRate}, {"malformed_rate", c.Sim.MalformedRate}, {"drift_rate", c.Sim.DriftRate}} {
+		if r.v < 0 || r.v > 1 {
+			return fmt.Errorf("config sim.%s: %g must be in [0,1]", r.name, r.v)
+		}
+	}
+	if err := c.Policy.Validate(judges(c)); err != nil {
+		return fmt.Errorf("config %w", err)
+	}
+	if err := c.Engine.Validate(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Hash returns the hex SHA-256 of the configuration's canonical JSON,
+// leaving out what does not change the data: the output location, the
+// version name, the code version, the start time and the concurrency.
+func (c Config) Hash() string {
+	c.Output, c.Version, c.CodeVersion, c.Created, c.Concurrency = "", "", "", "", 0
+	b, err := json.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("config hash: %v", err)) // plain data always marshals
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// judges returns the judges of a configuration, in a fixed order.
+func judges(c Config) []filters.Judge {
+	tf := c.ThoughtFormat
+	return []filters.Judge{&tf, filters.NewCoverage()}
+}
+
+// redactURL hides the values of URL query parameters that may carry
+// credentials, for error messages and logs.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "<unparseable URL>"
+	}
+	q := u.Query()
+	for k := range q {
+		l := strings.ToLower(k)
+		if strings.Contains(l, "secret") || strings.Contains(l, "key") || strings.Contains(l, "token") || strings.Contains(l, "password") || strings.Contains(l, "credential") {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	u.User = nil
+	return u.String()
+}

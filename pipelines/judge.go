@@ -1,0 +1,77 @@
+package pipelines
+
+import (
+	"context"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/schema"
+)
+
+func init() {
+	register.DoFn4x0[context.Context, generated, func(summary), func(schema.Failure)](&judgeFn{})
+	register.Emitter1[summary]()
+}
+
+// summary is what the export stage needs of a judged trajectory: its id,
+// verdict and judge results, the size of its staged record, and the
+// figures the run's statistics are made of. It is small, so the export
+// stage can plan shards over all of them at once.
+type summary struct {
+	ID       string               `json:"id"`
+	Category string               `json:"category"`
+	Bytes    int64                `json:"bytes"`
+	Judges   []schema.JudgeResult `json:"judges"`
+	Verdict  schema.Verdict       `json:"verdict"`
+	// Regions, Repainted and ParseFailed count regions.
+	Regions     int `json:"regions"`
+	Repainted   int `json:"repainted"`
+	ParseFailed int `json:"parse_failed"`
+	// Scores are the first attempts' critique scores (-1: unparsed).
+	Scores []int32 `json:"scores"`
+}
+
+// Judge runs the configured judges on every trajectory and decides its
+// verdict under the policy.
+func Judge(s beam.Scope, cfg Config, gen beam.PCollection) (sums, failed beam.PCollection) {
+	s = s.Scope("Judge")
+	return beam.ParDo2(s, &judgeFn{ThoughtFormat: cfg.ThoughtFormat, Policy: cfg.Policy}, gen)
+}
+
+type judgeFn struct {
+	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
+	Policy        filters.Policy        `json:"policy"`
+	judges        []filters.Judge
+}
+
+func (fn *judgeFn) Setup() {
+	fn.judges = judges(Config{ThoughtFormat: fn.ThoughtFormat})
+}
+
+func (fn *judgeFn) ProcessElement(ctx context.Context, g generated, emit func(summary), fail func(schema.Failure)) {
+	t := g.T
+	if err := filters.Apply(ctx, fn.judges, fn.Policy, &t); err != nil {
+		fail(schema.Failure{ID: t.ID, Stage: "judge", Source: t.Source, Input: t.Prompt,
+			RawInput: []byte(t.Prompt), SampleIndex: t.SampleIndex, Error: err.Error()})
+		return
+	}
+	emit(summarize(&t, g.Bytes))
+}
+
+func summarize(t *schema.Trajectory, bytes int64) summary {
+	s := summary{ID: t.ID, Category: t.Category, Bytes: bytes, Judges: t.Judges, Verdict: t.Verdict, Regions: len(t.Regions)}
+	for _, r := range t.Regions {
+		if len(r.Attempts) > 1 {
+			s.Repainted++
+		}
+		if r.Status == "parse_failed" {
+			s.ParseFailed++
+		}
+		if a := r.Attempts[0]; a.Critiqued {
+			s.Scores = append(s.Scores, a.Critique.Score)
+		}
+	}
+	return s
+}

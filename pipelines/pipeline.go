@@ -1,0 +1,105 @@
+// Package pipelines wires twig's stages into one Beam pipeline:
+//
+//	Seed -> Generate -> Judge -> Export
+//
+// Every stage's logic lives in a plain Go package (pipelines/seeds,
+// inference, filters, exporters); this package only wires it.
+//
+// # Data flow
+//
+// Seed reads or composes the prompts, drops duplicates and expands the
+// samples. Generate runs the TwiG loop on many samples at once within a
+// bundle and stages each full trajectory (images and tokens included) in
+// the version's staging area, emitting only the text. Judge scores the
+// text and decides the verdict. Export plans shards over small summaries,
+// streams the staged records into Parquet shards, writes the failures, and
+// commits the version with the manifest, written last.
+//
+// Images and tokens never cross a shuffle: memory does not grow with the
+// dataset. Every per-sample error goes to the failed output with its
+// reason; a bundle never fails for one bad sample.
+package pipelines
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"gocloud.dev/blob"
+
+	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/pipelines/seeds"
+	"github.com/twigdata/twig/schema"
+)
+
+func init() {
+	registerJSON[seeds.Line]()
+	registerJSON[schema.Seed]()
+	registerJSON[schema.Failure]()
+	registerJSON[generated]()
+	registerJSON[summary]()
+	registerJSON[shardTask]()
+	registerJSON[commitPart]()
+}
+
+// registerJSON gives T a JSON coder: every element type here is plain
+// data with JSON tags, and JSON keeps the coders independent of Beam's
+// schema inference.
+func registerJSON[T any]() {
+	beam.RegisterCoder(reflect.TypeFor[T](),
+		func(v T) ([]byte, error) { return json.Marshal(v) },
+		func(b []byte) (T, error) {
+			var v T
+			err := json.Unmarshal(b, &v)
+			return v, err
+		})
+}
+
+// Build adds the whole pipeline to s and returns the PCollection of the
+// committed manifest's key.
+func Build(s beam.Scope, cfg Config) beam.PCollection {
+	seedCol, seedFailed, seedParts := Seed(s, cfg)
+	gen, genFailed := Generate(s, cfg, seedCol)
+	sums, judgeFailed := Judge(s, cfg, gen)
+	failed := beam.Flatten(s, seedFailed, genFailed, judgeFailed)
+	return Export(s, cfg, sums, failed, seedParts)
+}
+
+// ErrUpToDate is returned by Prepare when the version is already committed
+// with the same configuration: there is nothing to do.
+var ErrUpToDate = errors.New("version already committed with this configuration")
+
+// Prepare checks the output before a run: that it is writable, and that
+// the version is not committed already. A committed version with the same
+// config hash gives ErrUpToDate; with another one it is an error unless
+// overwrite is set, in which case the old manifest is removed first so
+// the old version stops existing before any new shard is written.
+func Prepare(ctx context.Context, b *blob.Bucket, cfg Config, overwrite bool) error {
+	prefix := VersionPrefix(cfg)
+	probe := prefix + "/_staging/.write-probe"
+	if err := b.WriteAll(ctx, probe, []byte("ok"), nil); err != nil {
+		return fmt.Errorf("output %s is not writable: %w", redactURL(cfg.Output), err)
+	}
+	if err := b.Delete(ctx, probe); err != nil {
+		return fmt.Errorf("output %s: %w", redactURL(cfg.Output), err)
+	}
+	ok, err := exporters.Committed(ctx, b, prefix)
+	if err != nil || !ok {
+		return err
+	}
+	m, err := exporters.ReadManifest(ctx, b, prefix)
+	if err != nil {
+		return err
+	}
+	switch {
+	case overwrite:
+		return b.Delete(ctx, exporters.Key(prefix, exporters.ManifestFile))
+	case m.ConfigHash == cfg.Hash():
+		return ErrUpToDate
+	}
+	return fmt.Errorf("version %s is already committed with another configuration (hash %.12s, now %.12s): choose a new --version or pass --overwrite",
+		prefix, m.ConfigHash, cfg.Hash())
+}

@@ -1,0 +1,146 @@
+package pipelines
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+
+	"github.com/twigdata/twig/annotators"
+	"github.com/twigdata/twig/pipelines/seeds"
+	"github.com/twigdata/twig/schema"
+)
+
+func init() {
+	register.DoFn4x1[context.Context, string, func(seeds.Line), func(schema.Failure), error](&readFileFn{})
+	register.DoFn3x0[[]byte, func(seeds.Line), func(schema.Failure)](&composeFn{})
+	register.DoFn4x0[int, func(*seeds.Line) bool, func(schema.Seed), func(commitPart)](&planSeedsFn{})
+	register.Emitter1[seeds.Line]()
+	register.Emitter1[schema.Seed]()
+	register.Emitter1[schema.Failure]()
+	register.Emitter1[commitPart]()
+	register.Iter1[seeds.Line]()
+}
+
+// Seed reads or composes the prompts, drops exact duplicates, applies the
+// limit and expands each prompt into its samples. It returns the seeds,
+// the input lines that failed, and a commit part counting both.
+func Seed(s beam.Scope, cfg Config) (seedCol, failed, parts beam.PCollection) {
+	s = s.Scope("Seed")
+	var lines beam.PCollection
+	if len(cfg.Prompts) > 0 {
+		lines, failed = beam.ParDo2(s, &readFileFn{MaxBytes: cfg.MaxPromptBytes}, beam.CreateList(s, cfg.Prompts))
+	} else {
+		lines, failed = beam.ParDo2(s, &composeFn{N: cfg.Builtin, Seed: cfg.Seed}, beam.Impulse(s))
+	}
+	grouped := beam.GroupByKey(s, beam.AddFixedKey(s, lines))
+	seedCol, parts = beam.ParDo2(s, &planSeedsFn{
+		Dataset: cfg.Dataset, Split: cfg.Split, Limit: cfg.Limit,
+		Samples: cfg.SamplesPerPrompt, Seed: cfg.Seed,
+	}, grouped)
+	// The plan runs on one worker; spread the samples out again.
+	return beam.Reshuffle(s, seedCol), failed, parts
+}
+
+// readFileFn reads one prompt file into lines and failed lines.
+type readFileFn struct {
+	MaxBytes int `json:"max_bytes"`
+}
+
+func (fn *readFileFn) ProcessElement(ctx context.Context, path string, emit func(seeds.Line), fail func(schema.Failure)) error {
+	lines, failures, err := seeds.ReadFile(ctx, path, seeds.Config{MaxBytes: fn.MaxBytes})
+	if err != nil {
+		// The file was readable when the job was built; losing it now is
+		// recorded, not fatal to the other files.
+		fail(schema.Failure{Stage: "seed", Source: schema.Source{URI: path}, Error: err.Error()})
+		return nil
+	}
+	for _, l := range lines {
+		emit(l)
+	}
+	for _, f := range failures {
+		fail(f)
+	}
+	return nil
+}
+
+// composeFn composes the built-in prompts.
+type composeFn struct {
+	N    int   `json:"n"`
+	Seed int64 `json:"seed"`
+}
+
+// BuiltinURI is the source URI of composed prompts.
+func BuiltinURI(seed int64) string { return fmt.Sprintf("builtin:compbench?seed=%d", seed) }
+
+func (fn *composeFn) ProcessElement(_ []byte, emit func(seeds.Line), _ func(schema.Failure)) {
+	uri := BuiltinURI(fn.Seed)
+	for i, c := range annotators.Compose(fn.N, fn.Seed) {
+		emit(seeds.Line{
+			Source: schema.Source{URI: uri, Line: int64(i + 1)}, Raw: []byte(c.Text),
+			Prompt: c.Text, Normalized: seeds.Normalize(c.Text), Category: c.Category,
+		})
+	}
+}
+
+// planSeedsFn orders all lines, drops duplicates, applies the limit and
+// emits the samples. It sees every line at once, which is cheap: lines are
+// short and there is one per prompt.
+type planSeedsFn struct {
+	Dataset string `json:"dataset"`
+	Split   string `json:"split"`
+	Limit   int    `json:"limit"`
+	Samples int    `json:"samples"`
+	Seed    int64  `json:"seed"`
+}
+
+func (fn *planSeedsFn) ProcessElement(_ int, iter func(*seeds.Line) bool, emit func(schema.Seed), part func(commitPart)) {
+	var lines []seeds.Line
+	var l seeds.Line
+	for iter(&l) {
+		lines = append(lines, l)
+		l = seeds.Line{}
+	}
+	slices.SortFunc(lines, func(a, b seeds.Line) int {
+		return cmp.Or(cmp.Compare(a.Source.URI, b.Source.URI), cmp.Compare(a.Source.Line, b.Source.Line))
+	})
+	seen := map[string]bool{}
+	var prompts, dups, limited, n int64
+	for _, l := range lines {
+		if seen[l.Normalized] {
+			dups++
+			continue
+		}
+		if fn.Limit > 0 && prompts >= int64(fn.Limit) {
+			limited++
+			continue
+		}
+		seen[l.Normalized] = true
+		prompts++
+		category := l.Category
+		if category == "" {
+			category = annotators.Parse(l.Normalized).Category
+		}
+		for i := range fn.Samples {
+			id := schema.TrajectoryID(fn.Dataset, l.Normalized, i)
+			emit(schema.Seed{
+				ID: id, Dataset: fn.Dataset, Split: fn.Split,
+				Prompt: l.Prompt, PromptNormalized: l.Normalized, Source: l.Source,
+				Category: category, SampleIndex: int32(i), Seed: SampleSeed(fn.Seed, id),
+			})
+			n++
+		}
+	}
+	part(commitPart{Kind: partSeeds, Prompts: prompts, Seeded: n, Duplicates: dups, Limited: limited})
+}
+
+// SampleSeed derives a sample's seed from the dataset seed and its id.
+func SampleSeed(datasetSeed int64, id string) int64 {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%d/%s", datasetSeed, id))
+	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
+}

@@ -1,7 +1,11 @@
 package exporters
 
 import (
+	"bytes"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 
 	"github.com/twigdata/twig/schema"
 )
@@ -14,7 +18,7 @@ import (
 func testTrajectory(n int, status string) schema.Trajectory {
 	prompt := fmt.Sprintf("a red cube number %d", n)
 	id := schema.TrajectoryID("test", prompt, 0)
-	png := []byte(fmt.Sprintf("\x89PNG\r\n\x1a\nfake image %d", n))
+	png := testPNG(n)
 	const k, span = 3, 192
 	tr := schema.Trajectory{
 		SchemaVersion:    schema.Version,
@@ -91,4 +95,20 @@ func testFailure(n int) schema.Failure {
 		RawInput: []byte(fmt.Sprintf("broken prompt %d", n)),
 		Error:    "generate: worker returned 500 after 5 tries",
 	}
+}
+
+// testPNG returns a small PNG, a different colour for each n.
+func testPNG(n int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	c := color.RGBA{R: uint8(n * 37), G: uint8(n * 91), B: uint8(n * 13), A: 255}
+	for y := range 8 {
+		for x := range 8 {
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
 }

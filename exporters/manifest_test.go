@@ -3,6 +3,7 @@ package exporters
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -63,6 +64,12 @@ func TestManifestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The manifest is indented, config included: compare configs as JSON.
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, got.Config); err != nil {
+		t.Fatal(err)
+	}
+	got.Config = compact.Bytes()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ReadManifest = %+v\nwant %+v", got, want)
 	}

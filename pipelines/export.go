@@ -357,7 +357,9 @@ func mergeModels(into, more []schema.RoleModel) []schema.RoleModel {
 			into = append(into, m)
 		}
 	}
-	slices.SortFunc(into, func(a, b schema.RoleModel) int { return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.Model, b.Model)) })
+	slices.SortFunc(into, func(a, b schema.RoleModel) int {
+		return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.Model, b.Model))
+	})
 	return into
 }
 

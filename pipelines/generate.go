@@ -79,10 +79,7 @@ type genResult struct {
 }
 
 func (fn *generateFn) Setup(ctx context.Context) error {
-	geo := sim.Geometry{ImageSize: fn.Engine.ImageSize, PatchSize: fn.Engine.PatchSize}
-	painter := sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: fn.Sim.MistakeRate})
-	reasoner := sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: fn.Sim.MalformedRate, DriftRate: fn.Sim.DriftRate})
-	e, err := inference.New(fn.Engine, painter, reasoner)
+	e, err := NewSimEngine(fn.Engine, fn.Sim)
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}
@@ -194,6 +191,14 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
 	return genResult{gen: generated{T: Strip(*t), Bytes: int64(len(b))}}
+}
+
+// NewSimEngine returns an engine over the simulated painter and reasoner.
+func NewSimEngine(cfg inference.Config, sc SimConfig) (*inference.Engine, error) {
+	geo := sim.Geometry{ImageSize: cfg.ImageSize, PatchSize: cfg.PatchSize}
+	painter := sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
+	reasoner := sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: sc.MalformedRate, DriftRate: sc.DriftRate})
+	return inference.New(cfg, painter, reasoner)
 }
 
 // Strip returns t without its heavy payloads: tokens and image bytes.

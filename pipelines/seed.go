@@ -106,37 +106,51 @@ func (fn *planSeedsFn) ProcessElement(_ int, iter func(*seeds.Line) bool, emit f
 		lines = append(lines, l)
 		l = seeds.Line{}
 	}
+	out, p := PlanSeeds(lines, fn.Dataset, fn.Split, fn.Limit, fn.Samples, fn.Seed)
+	for _, sd := range out {
+		emit(sd)
+	}
+	part(p)
+}
+
+// PlanSeeds orders lines by source, drops exact duplicates of the
+// normalised prompt (keeping the first), keeps the first limit prompts
+// (0: all) and expands each into samples seeds. It returns the seeds and
+// the counts as a commit part.
+func PlanSeeds(lines []seeds.Line, dataset, split string, limit, samples int, seed int64) ([]schema.Seed, commitPart) {
+	lines = slices.Clone(lines)
 	slices.SortFunc(lines, func(a, b seeds.Line) int {
 		return cmp.Or(cmp.Compare(a.Source.URI, b.Source.URI), cmp.Compare(a.Source.Line, b.Source.Line))
 	})
 	seen := map[string]bool{}
-	var prompts, dups, limited, n int64
+	var out []schema.Seed
+	p := commitPart{Kind: partSeeds}
 	for _, l := range lines {
 		if seen[l.Normalized] {
-			dups++
+			p.Duplicates++
 			continue
 		}
-		if fn.Limit > 0 && prompts >= int64(fn.Limit) {
-			limited++
+		if limit > 0 && p.Prompts >= int64(limit) {
+			p.Limited++
 			continue
 		}
 		seen[l.Normalized] = true
-		prompts++
+		p.Prompts++
 		category := l.Category
 		if category == "" {
 			category = annotators.Parse(l.Normalized).Category
 		}
-		for i := range fn.Samples {
-			id := schema.TrajectoryID(fn.Dataset, l.Normalized, i)
-			emit(schema.Seed{
-				ID: id, Dataset: fn.Dataset, Split: fn.Split,
+		for i := range samples {
+			id := schema.TrajectoryID(dataset, l.Normalized, i)
+			out = append(out, schema.Seed{
+				ID: id, Dataset: dataset, Split: split,
 				Prompt: l.Prompt, PromptNormalized: l.Normalized, Source: l.Source,
-				Category: category, SampleIndex: int32(i), Seed: SampleSeed(fn.Seed, id),
+				Category: category, SampleIndex: int32(i), Seed: SampleSeed(seed, id),
 			})
-			n++
 		}
 	}
-	part(commitPart{Kind: partSeeds, Prompts: prompts, Seeded: n, Duplicates: dups, Limited: limited})
+	p.Seeded = int64(len(out))
+	return out, p
 }
 
 // SampleSeed derives a sample's seed from the dataset seed and its id.

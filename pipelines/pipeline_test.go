@@ -1,0 +1,271 @@
+package pipelines
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob"
+
+	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/schema"
+)
+
+// The pipeline tests run the real pipeline on the embedded prism runner,
+// one after another: prism's shared endpoint does not like t.Parallel.
+func TestMain(m *testing.M) { ptest.Main(m) }
+
+func fileURL(dir string) string {
+	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1&metadata=skip&no_tmp_dir=1"}).String()
+}
+
+func testConfig(t *testing.T, dir string) Config {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Output = fileURL(dir)
+	cfg.Dataset = "test"
+	cfg.Builtin = 40
+	cfg.CodeVersion = "test"
+	cfg.Created = "2026-01-02T03:04:05Z"
+	// Higher than the defaults, so that 40 prompts surely show repaints,
+	// parse failures and rejections.
+	cfg.Sim = SimConfig{MistakeRate: 0.3, MalformedRate: 0.15, DriftRate: 0.15}
+	return cfg
+}
+
+// run runs the whole pipeline and returns the committed manifest.
+func run(t *testing.T, cfg Config) *exporters.Manifest {
+	t.Helper()
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := Prepare(ctx, b, cfg, false); err != nil {
+		t.Fatalf("Prepare: %v", err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	Build(s, cfg)
+	if err := ptest.Run(p); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	m, err := exporters.ReadManifest(ctx, b, VersionPrefix(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := exporters.Verify(ctx, b, VersionPrefix(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("Verify:\n%s", rep)
+	}
+	return m
+}
+
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	m := run(t, cfg)
+	c := m.Counts
+	if c.Seeded != 40 || !c.Reconciles() {
+		t.Errorf("counts = %+v, want 40 seeded that reconcile", c)
+	}
+	if c.Accepted == 0 || c.Rejected == 0 {
+		t.Errorf("counts = %+v, want some accepted and some rejected", c)
+	}
+	if s := m.Stats.RepaintShare; s < 0.03 || s > 0.6 {
+		t.Errorf("repaint share = %.3f, want a plausible share in [0.03, 0.6]", s)
+	}
+	if m.Stats.ParseFailures+m.Stats.CritiqueRetries == 0 {
+		t.Errorf("no critique was ever malformed at malformed rate 0.15: %+v", m.Stats)
+	}
+	if m.ConfigHash != cfg.Hash() || len(m.Models) == 0 || len(m.Templates) != 2 {
+		t.Errorf("manifest provenance: hash %q models %v templates %v", m.ConfigHash, m.Models, m.Templates)
+	}
+	// The staging area is gone once the version is committed.
+	if entries, _ := os.ReadDir(filepath.Join(dir, "test", "v1", "_staging")); len(entries) > 0 {
+		t.Errorf("staging not cleared: %d entries left", len(entries))
+	}
+	checkWithPython(t, filepath.Join(dir, "test", "v1"), c)
+}
+
+// checkWithPython opens the version with pyarrow and Pillow, readers that
+// share no code with twig.
+func checkWithPython(t *testing.T, root string, c exporters.Counts) {
+	t.Helper()
+	out, err := exec.Command("python3", "../testdata/check_version.py", root).Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && strings.Contains(string(ee.Stderr), "ModuleNotFoundError") && os.Getenv("TWIG_REQUIRE_PYTHON") == "" {
+			t.Skipf("pyarrow or Pillow missing (pip install -r .ci/requirements.txt): %s", ee.Stderr)
+		}
+		if errors.Is(err, exec.ErrNotFound) && os.Getenv("TWIG_REQUIRE_PYTHON") == "" {
+			t.Skip("python3 not found")
+		}
+		t.Fatalf("check_version.py: %v\n%s", err, out)
+	}
+	var got struct {
+		Configs          map[string]int64 `json:"configs"`
+		Images           int              `json:"images"`
+		Regions          int              `json:"regions"`
+		RepaintedRegions int              `json:"repainted_regions"`
+		Critiques        int              `json:"critiques"`
+		Scores           []*int           `json:"scores"`
+		ThoughtsPerRow   []int            `json:"thoughts_per_row"`
+		Errors           []string         `json:"errors"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("check_version.py output %q: %v", out, err)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("independent reader found problems: %v", got.Errors)
+	}
+	if got.Configs["trajectories"] != c.Accepted || got.Configs["rejected"] != c.Rejected {
+		t.Errorf("pyarrow rows = %v, manifest counts = %+v", got.Configs, c)
+	}
+	if !slices.Equal(got.ThoughtsPerRow, []int{3}) {
+		t.Errorf("thoughts per trajectory = %v, want all 3", got.ThoughtsPerRow)
+	}
+	if got.RepaintedRegions == 0 || got.Critiques < got.Regions {
+		t.Errorf("regions %d, repainted %d, critiques %d: want repaints and a critique per region", got.Regions, got.RepaintedRegions, got.Critiques)
+	}
+	if got.Images <= got.Regions {
+		t.Errorf("decoded %d PNG images for %d regions", got.Images, got.Regions)
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	shards := func(m *exporters.Manifest) []string {
+		var out []string
+		for config, ss := range m.Shards {
+			for _, s := range ss {
+				out = append(out, fmt.Sprintf("%s %s %d %s", config, s.Path, s.Rows, s.SHA256))
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	a := run(t, testConfig(t, t.TempDir()))
+	b := run(t, testConfig(t, t.TempDir()))
+	if !slices.Equal(shards(a), shards(b)) {
+		t.Errorf("two identical runs wrote different shards:\n%v\n%v", shards(a), shards(b))
+	}
+}
+
+func TestRerun(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.Builtin = 5
+	run(t, cfg)
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := Prepare(ctx, b, cfg, false); !errors.Is(err, ErrUpToDate) {
+		t.Errorf("Prepare on a committed version with the same config = %v, want ErrUpToDate", err)
+	}
+	other := cfg
+	other.Engine.Theta = 80
+	if err := Prepare(ctx, b, other, false); err == nil || !strings.Contains(err.Error(), "--overwrite") {
+		t.Errorf("Prepare with another config = %v, want a refusal naming --overwrite", err)
+	}
+	if err := Prepare(ctx, b, other, true); err != nil {
+		t.Fatalf("Prepare with overwrite: %v", err)
+	}
+	if ok, _ := exporters.Committed(ctx, b, VersionPrefix(cfg)); ok {
+		t.Errorf("overwrite left the old manifest in place")
+	}
+}
+
+// TestResumeUsesStaging plants a staged trajectory before the run: the run
+// must take it as it is instead of calling the models again.
+func TestResumeUsesStaging(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.Builtin = 3
+	first := run(t, cfg)
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rows, err := exporters.ReadShard[schema.Trajectory](ctx, b, VersionPrefix(cfg), first.Shards["trajectories"][0].Path)
+	if err != nil || len(rows) == 0 {
+		t.Fatalf("read accepted shard: %v (%d rows)", err, len(rows))
+	}
+	planted := rows[0]
+	planted.Regions[0].Thought.Raw = "planted: not produced by a model call"
+	data, _ := json.Marshal(planted)
+	if err := b.WriteAll(ctx, StagingPrefix(cfg)+"/"+planted.ID+".json", data, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := Prepare(ctx, b, cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	second := run(t, cfg)
+	again, err := exporters.ReadShard[schema.Trajectory](ctx, b, VersionPrefix(cfg), second.Shards["trajectories"][0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(again, func(t schema.Trajectory) bool { return t.ID == planted.ID })
+	if i < 0 || again[i].Regions[0].Thought.Raw != planted.Regions[0].Thought.Raw {
+		t.Errorf("the staged trajectory was not reused")
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	dir := t.TempDir()
+	prompts := filepath.Join(dir, "prompts.txt")
+	content := "a red apple and a green train\r\n" +
+		"\r\n" +
+		"a blue bowl\xff\xfe\n" +
+		strings.Repeat("very long ", 300) + "\n" +
+		"  a red apple and a   green train \n" +
+		"two cats on the left of a dog"
+	if err := os.WriteFile(prompts, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(t, filepath.Join(dir, "out"))
+	cfg.Prompts = []string{prompts}
+	cfg.SamplesPerPrompt = 2
+	m := run(t, cfg)
+	want := exporters.Counts{Seeded: 2*2 + 3, DuplicatesDropped: 1}
+	got := m.Counts
+	if got.Seeded != want.Seeded || got.DuplicatesDropped != want.DuplicatesDropped || got.Failed < 3 || !got.Reconciles() {
+		t.Errorf("counts = %+v, want seeded %d, 1 duplicate, >= 3 failed, reconciled", got, want.Seeded)
+	}
+	ctx := context.Background()
+	b, _ := blob.OpenBucket(ctx, cfg.Output)
+	defer b.Close()
+	failed, err := exporters.ReadShard[schema.Failure](ctx, b, VersionPrefix(cfg), m.Shards["failed"][0].Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, f := range failed {
+		if f.Stage == "seed" {
+			lines = append(lines, fmt.Sprintf("%d:%s", f.Source.Line, f.Error))
+		}
+	}
+	for i, wantLine := range []string{"2:", "3:", "4:"} {
+		if i >= len(lines) || !strings.HasPrefix(lines[i], wantLine) || !strings.Contains(lines[i], "prompts.txt:"+strings.TrimSuffix(wantLine, ":")) {
+			t.Errorf("seed failures = %q, want line %s naming file and line", lines, wantLine)
+		}
+	}
+}

@@ -40,7 +40,8 @@ type Manifest struct {
 	// License is the dataset card's licence identifier; "" means "other".
 	License string `json:"license,omitempty"`
 	// Config is the run's configuration, secrets excluded; ConfigHash is
-	// its hash.
+	// its hash, computed by the caller over its canonical form (the
+	// manifest re-indents Config, so do not hash the manifest's bytes).
 	Config     json.RawMessage `json:"config"`
 	ConfigHash string          `json:"config_hash"`
 	// Models and Templates are the models and prompt-template versions used.
@@ -181,6 +182,16 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	mm := *m
 	if len(mm.Config) == 0 {
 		mm.Config = json.RawMessage("{}")
+	}
+	// Empty, never null, for readers in other languages.
+	if mm.Shards == nil {
+		mm.Shards = map[string][]ShardInfo{}
+	}
+	if mm.Models == nil {
+		mm.Models = []schema.RoleModel{}
+	}
+	if mm.Templates == nil {
+		mm.Templates = []schema.TemplateRef{}
 	}
 	if err := enc.Encode(&mm); err != nil {
 		return nil, err

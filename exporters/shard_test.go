@@ -396,3 +396,49 @@ var testBuckets = map[string]func(t *testing.T) *blob.Bucket{
 	},
 	"fileblob": openFileBucket,
 }
+
+// optionalColumn reports whether a top-level column of schema.Trajectory
+// is optional (nullable).
+func optionalColumn(name string) bool {
+	for _, f := range parquet.SchemaOf(new(schema.Trajectory)).Fields() {
+		if f.Name() == name {
+			return f.Optional()
+		}
+	}
+	return false
+}
+
+// TestStrippedTrajectoryRoundTrip writes trajectories stripped of their
+// tokens (nil, which Validate accepts) and wants them to read back nil and
+// still validate. A required Parquet list reads back empty, not nil, so
+// this needs the token lists tagged optional in schema.go.
+func TestStrippedTrajectoryRoundTrip(t *testing.T) {
+	if !optionalColumn("final_tokens") {
+		t.Skip(`schema.go tags final_tokens as a required list: a nil token list reads back empty and fails Validate; tag it "final_tokens,optional,list" (and attempts' "tokens,optional,list")`)
+	}
+	ctx := context.Background()
+	bucket := memblob.OpenBucket(nil)
+	defer bucket.Close()
+	rows := testRows(3, schema.StatusAccepted)
+	for i := range rows {
+		rows[i].FinalTokens = nil
+		for r := range rows[i].Regions {
+			rows[i].Regions[r].Attempts[0].Tokens = nil
+		}
+	}
+	if _, err := WriteShard(ctx, bucket, "", "x.parquet", rows, ShardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadShard[schema.Trajectory](ctx, bucket, "", "x.parquet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i].FinalTokens != nil || got[i].Regions[0].Attempts[0].Tokens != nil {
+			t.Errorf("row %d: nil tokens read back non-nil", i)
+		}
+		if err := got[i].Validate(); err != nil {
+			t.Errorf("row %d read back invalid: %v", i, err)
+		}
+	}
+}

@@ -48,6 +48,8 @@ type Problem struct {
 	Message string      `json:"message"`
 }
 
+// String returns "path: message", or the message alone for a problem of
+// the whole version.
 func (p Problem) String() string {
 	if p.Path == "" {
 		return p.Message
@@ -69,6 +71,8 @@ type Report struct {
 // OK reports whether the version has no problem.
 func (r *Report) OK() bool { return len(r.Problems) == 0 }
 
+// String summarises the report on one line, followed by one indented line
+// per problem.
 func (r *Report) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s: %d shards, %d rows, ", r.Prefix, r.Shards, r.Rows)

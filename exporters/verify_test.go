@@ -409,3 +409,13 @@ func sameProblems(got, want []wantProblem) bool {
 	}
 	return true
 }
+
+func TestVerifyCancelled(t *testing.T) {
+	bucket := testBuckets["memblob"](t)
+	writeTestVersion(t, bucket, testPrefix)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rep, err := Verify(ctx, bucket, testPrefix); err == nil {
+		t.Errorf("Verify with a cancelled context = %v, nil; want an error", rep)
+	}
+}

@@ -69,8 +69,8 @@ var Categories = []string{
 // Image is a PNG image in the layout Hugging Face datasets reads as an
 // Image feature: a struct of bytes and path.
 type Image struct {
-	Bytes []byte `parquet:"bytes" json:"bytes,omitempty"`
-	Path  string `parquet:"path" json:"path"`
+	Bytes []byte `parquet:"bytes,optional" json:"bytes,omitempty"`
+	Path  string `parquet:"path,optional" json:"path"`
 }
 
 // Source says where a prompt came from.
@@ -155,7 +155,7 @@ type Attempt struct {
 	// Seed is the sampling seed of the generation call.
 	Seed int64 `parquet:"seed" json:"seed"`
 	// Tokens are the region's new image tokens, raster order.
-	Tokens []int32 `parquet:"tokens,list" json:"tokens,omitempty"`
+	Tokens []int32 `parquet:"tokens,optional,list" json:"tokens,omitempty"`
 	// Canvas is the whole canvas after this attempt, with positions not yet
 	// generated rendered as placeholders.
 	Canvas Image `parquet:"canvas" json:"canvas"`
@@ -169,8 +169,8 @@ type Attempt struct {
 
 // Region is one region of the schedule with its thought and attempts.
 type Region struct {
-	Index   int32     `parquet:"index" json:"index"`
-	Thought Thought   `parquet:"thought" json:"thought"`
+	Index   int32   `parquet:"index" json:"index"`
+	Thought Thought `parquet:"thought" json:"thought"`
 	// Attempts in order; never empty. The last attempt is the one kept.
 	Attempts []Attempt `parquet:"attempts,list" json:"attempts"`
 	// Status summarises the region: "accepted" (first attempt passed),
@@ -257,8 +257,8 @@ type Trajectory struct {
 	Schedule    Schedule `parquet:"schedule" json:"schedule"`
 	Regions     []Region `parquet:"regions,list" json:"regions"`
 	// FinalImage is the decoded image of FinalTokens.
-	FinalImage  Image         `parquet:"final_image" json:"final_image"`
-	FinalTokens []int32       `parquet:"final_tokens,list" json:"final_tokens,omitempty"`
+	FinalImage  Image         `parquet:"final_image,optional" json:"final_image"`
+	FinalTokens []int32       `parquet:"final_tokens,optional,list" json:"final_tokens,omitempty"`
 	Judges      []JudgeResult `parquet:"judges,list" json:"judges"`
 	Verdict     Verdict       `parquet:"verdict" json:"verdict"`
 	Provenance  Provenance    `parquet:"provenance" json:"provenance"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"image/png"
 )
@@ -93,22 +94,50 @@ func (g Geometry) Render(tokens []int32) ([]byte, error) {
 			return nil, fmt.Errorf("render: token %d at position %d is outside the codebook [0,%d)", id, i, CodebookSize)
 		}
 	}
-	img := image.NewRGBA(image.Rect(0, 0, g.ImageSize, g.ImageSize))
+	// A paletted image when the canvas has at most 256 colours (it
+	// usually has a few dozen): faster to compress and smaller than RGB.
+	index := map[rgb]uint8{}
+	var palette color.Palette
+	for _, id := range tokens {
+		t := Split(id)
+		fill := fills[t.Class][t.Colour]
+		for _, c := range []rgb{fill, markOf(fill)} {
+			if _, ok := index[c]; !ok && len(palette) <= 256 {
+				index[c] = uint8(len(palette))
+				palette = append(palette, color.RGBA{c[0], c[1], c[2], 255})
+			}
+			if marks(t) == 0 {
+				break
+			}
+		}
+	}
+	rect := image.Rect(0, 0, g.ImageSize, g.ImageSize)
+	var img image.Image
+	var set func(x, y int, c rgb)
+	if len(palette) <= 256 {
+		pi := image.NewPaletted(rect, palette)
+		img, set = pi, func(x, y int, c rgb) { pi.Pix[y*pi.Stride+x] = index[c] }
+	} else {
+		ri := image.NewRGBA(rect)
+		img, set = ri, func(x, y int, c rgb) {
+			o := y*ri.Stride + x*4
+			ri.Pix[o], ri.Pix[o+1], ri.Pix[o+2], ri.Pix[o+3] = c[0], c[1], c[2], 255
+		}
+	}
 	grid, ps, cell := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide
 	for i, id := range tokens {
 		t := Split(id)
 		fill := fills[t.Class][t.Colour]
 		mark := markOf(fill)
-		set := marks(t)
+		bits := marks(t)
 		px, py := (i%grid)*ps, (i/grid)*ps
 		for y := range ps {
-			row := img.Pix[(py+y)*img.Stride+px*4:]
 			for x := range ps {
 				c := fill
-				if set&(1<<((y/cell)*cellsPerSide+x/cell)) != 0 {
+				if bits&(1<<((y/cell)*cellsPerSide+x/cell)) != 0 {
 					c = mark
 				}
-				row[x*4], row[x*4+1], row[x*4+2], row[x*4+3] = c[0], c[1], c[2], 255
+				set(px+x, py+y, c)
 			}
 		}
 	}
@@ -135,22 +164,43 @@ func (g Geometry) Encode(pngBytes []byte) ([]int32, error) {
 	if b.Dx() != g.ImageSize || b.Dy() != g.ImageSize {
 		return nil, fmt.Errorf("encode: %w: image is %dx%d, want %dx%d", ErrNotCanvas, b.Dx(), b.Dy(), g.ImageSize, g.ImageSize)
 	}
-	img, ok := src.(*image.RGBA)
-	if !ok || b.Min != (image.Point{}) {
-		img = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-		draw.Draw(img, img.Bounds(), src, b.Min, draw.Src)
-	}
-	if !img.Opaque() {
-		return nil, fmt.Errorf("encode: %w: image has transparent pixels", ErrNotCanvas)
+	var pixel func(x, y int) rgb
+	switch img := src.(type) {
+	case *image.Paletted:
+		if !img.Opaque() {
+			return nil, fmt.Errorf("encode: %w: image has transparent pixels", ErrNotCanvas)
+		}
+		pal := make([]rgb, len(img.Palette))
+		for i, c := range img.Palette {
+			r, g, b, _ := c.RGBA()
+			pal[i] = rgb{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+		}
+		pixel = func(x, y int) rgb {
+			i := int(img.Pix[y*img.Stride+x])
+			if i >= len(pal) {
+				return rgb{} // an index past the palette decodes as black, as image.Paletted.At does
+			}
+			return pal[i]
+		}
+	default:
+		rgba, ok := src.(*image.RGBA)
+		if !ok || b.Min != (image.Point{}) {
+			rgba = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+			draw.Draw(rgba, rgba.Bounds(), src, b.Min, draw.Src)
+		}
+		if !rgba.Opaque() {
+			return nil, fmt.Errorf("encode: %w: image has transparent pixels", ErrNotCanvas)
+		}
+		pixel = func(x, y int) rgb {
+			o := y*rgba.Stride + x*4
+			return rgb{rgba.Pix[o], rgba.Pix[o+1], rgba.Pix[o+2]}
+		}
 	}
 	grid, ps, cell := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide
 	tokens := make([]int32, g.Tokens())
 	for i := range tokens {
 		px, py := (i%grid)*ps, (i/grid)*ps
-		at := func(x, y int) rgb {
-			o := (py+y)*img.Stride + (px+x)*4
-			return rgb{img.Pix[o], img.Pix[o+1], img.Pix[o+2]}
-		}
+		at := func(x, y int) rgb { return pixel(px+x, py+y) }
 		fill := at(ps-1, ps-1)
 		mark := markOf(fill)
 		var set uint16

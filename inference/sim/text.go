@@ -64,18 +64,29 @@ func article(w string) string {
 	return "a"
 }
 
-// irregularPlurals are the plurals the simple rules get wrong.
-var irregularPlurals = map[string]string{
-	"man": "men", "woman": "women", "child": "children", "person": "people", "mouse": "mice",
-	"goose": "geese", "foot": "feet", "tooth": "teeth", "ox": "oxen", "louse": "lice",
-	"sheep": "sheep", "fish": "fish", "deer": "deer", "shrimp": "shrimp", "moose": "moose",
-	"salmon": "salmon", "trout": "trout", "bison": "bison", "aircraft": "aircraft", "series": "series",
-	"species": "species", "knife": "knives", "wife": "wives", "life": "lives", "leaf": "leaves",
-	"loaf": "loaves", "shelf": "shelves", "wolf": "wolves", "half": "halves", "calf": "calves",
-	"thief": "thieves", "scarf": "scarves", "elf": "elves", "potato": "potatoes", "tomato": "tomatoes",
-	"hero": "heroes", "echo": "echoes", "cactus": "cacti", "fungus": "fungi", "bus": "buses",
-	"glasses": "glasses", "pants": "pants", "scissors": "scissors", "jeans": "jeans", "police": "police",
-}
+// irregularPlurals are the plurals the suffix rules get wrong; a word
+// mapped to itself has one form for both.
+var irregularPlurals = func() map[string]string {
+	m := map[string]string{
+		"person": "people", "child": "children", "mouse": "mice", "goose": "geese", "tooth": "teeth",
+		"foot": "feet", "ox": "oxen", "louse": "lice", "knife": "knives", "leaf": "leaves", "wolf": "wolves",
+		"shelf": "shelves", "loaf": "loaves", "calf": "calves", "half": "halves", "scarf": "scarves",
+		"life": "lives", "wife": "wives", "thief": "thieves", "elf": "elves", "hoof": "hooves",
+		"dwarf": "dwarves", "cactus": "cacti", "fungus": "fungi", "bookshelf": "bookshelves",
+		"potato": "potatoes", "tomato": "tomatoes", "hero": "heroes", "echo": "echoes", "mango": "mangoes",
+		"volcano": "volcanoes", "torpedo": "torpedoes", "mosquito": "mosquitoes", "domino": "dominoes",
+		"buffalo": "buffaloes", "tornado": "tornadoes",
+		"human": "humans", "german": "germans", "roman": "romans", "shaman": "shamans", "ottoman": "ottomans",
+		"doberman": "dobermans",
+	}
+	for _, w := range strings.Fields(`sheep fish deer shrimp goldfish salmon moose bison aircraft spacecraft
+		series species trout squid swine cod tuna offspring dice news sunglasses eyeglasses goggles
+		binoculars pants jeans shorts trousers scissors pliers tongs tweezers leggings pajamas pyjamas
+		overalls clothes glasses police`) {
+		m[w] = w
+	}
+	return m
+}()
 
 // plural returns the plural of a noun; for a compound ("pencil holder") of
 // its last word.
@@ -88,8 +99,9 @@ func plural(noun string) string {
 		return head + p
 	}
 	switch n := len(last); {
-	case n == 0:
-	case strings.HasSuffix(last, "man") && n > 3:
+	case n == 0, strings.HasSuffix(last, "fish"):
+		return head + last
+	case strings.HasSuffix(last, "man"):
 		return head + last[:n-3] + "men"
 	case strings.HasSuffix(last, "s"), strings.HasSuffix(last, "x"), strings.HasSuffix(last, "z"),
 		strings.HasSuffix(last, "ch"), strings.HasSuffix(last, "sh"):
@@ -147,6 +159,9 @@ func restatePrompt(prompt string) string {
 	s := strings.Join(strings.Fields(prompt), " ")
 	s = regexp.MustCompile(`[.!?;]+\s+`).ReplaceAllString(s, ", ")
 	s = replaceSectionPhrases(s)
+	if wordCount(s) < 3 {
+		s = "this shows " + s
+	}
 	return sentence(s)
 }
 

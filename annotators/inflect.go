@@ -57,6 +57,12 @@ var iesSingulars = words(`cookie movie pie tie brownie zombie smoothie selfie li
 	rookie hippie goalie prairie pixie bootie beanie hoodie necktie magpie veggie
 	sweetie birdie doggie kiddie budgie`)
 
+// iPlurals are plurals of nouns in -i, which the rule that keeps words in
+// -is ("iris", "tennis") would miss.
+var iPlurals = words(`taxis skis kiwis bikinis martinis safaris yetis emojis salamis tipis
+	alibis khakis rabbis origamis wikis sushis broccolis zucchinis macaronis
+	raviolis tis`)
+
 // cheSingulars are nouns in -che or -ache whose plural adds only -s.
 var cheSingulars = words(`headache toothache stomachache moustache mustache niche cache
 	avalanche creche quiche microfiche`)
@@ -115,6 +121,8 @@ func singular(w string) string {
 		return w[:len(w)-3] + "man"
 	case len(w) <= 3 || !strings.HasSuffix(w, "s"):
 		return w
+	case iPlurals[w]:
+		return w[:len(w)-1]
 	case strings.HasSuffix(w, "ss") || strings.HasSuffix(w, "us") || strings.HasSuffix(w, "is"):
 		return w
 	case strings.HasSuffix(w, "ies"):
@@ -145,12 +153,6 @@ func singular(w string) string {
 		return w[:len(w)-2]
 	}
 	return w[:len(w)-1]
-}
-
-// isPlural reports whether w, a lower-case noun, is a plural form.
-func isPlural(w string) bool {
-	_, last := splitLast(w)
-	return singular(last) != last
 }
 
 func isVowel(c byte) bool {

@@ -71,6 +71,7 @@ type parser struct {
 	hasVerb    bool   // the sentence has a verb
 	afterBe    bool   // the previous token was "is", "can", ... (adverbs aside)
 	afterTo    bool   // the previous token was "to"
+	afterNoun  bool   // an adverb ended a noun phrase: "the skater gracefully"
 	prev       kind   // the class of the previous token
 }
 
@@ -83,9 +84,9 @@ func parse(prompt string) Analysis {
 func (p *parser) run() {
 	for p.i = 0; p.i < len(p.toks); p.i++ {
 		t := p.toks[p.i]
-		be, to := p.afterBe, p.afterTo
+		be, to, noun := p.afterBe, p.afterTo, p.afterNoun
 		if t.kind != tAdv {
-			p.afterBe, p.afterTo = false, false
+			p.afterBe, p.afterTo, p.afterNoun = false, false, false
 		}
 		switch t.kind {
 		case tEnd:
@@ -133,6 +134,7 @@ func (p *parser) run() {
 		case tAdv:
 			if len(p.np.content) > 0 {
 				p.close(closePlain)
+				p.afterNoun = true
 			}
 		case tAttr:
 			p.attribute(t, be)
@@ -154,7 +156,7 @@ func (p *parser) run() {
 		case tNoun:
 			p.addContent(t.text, false)
 		case tWord:
-			p.word(t.text, be, to)
+			p.word(t.text, be, to, noun)
 		}
 		p.prev = t.kind
 	}
@@ -189,10 +191,15 @@ func modifies(k kind) bool {
 	return false
 }
 
-// word reads a plain word: a noun, or a verb when the context says so.
-func (p *parser) word(w string, be, to bool) {
+// word reads a plain word: a noun, or a verb when the context says so:
+// be, to and noun tell whether it follows "is" (or the like), "to", or a
+// noun phrase and adverbs.
+func (p *parser) word(w string, be, to, noun bool) {
 	np := &p.np
 	switch {
+	case noun && (isIngVerb(w) || isEdVerb(w) || isVerbForm(w)):
+		p.setVerb(w, true) // "the skater gracefully glided"
+		return
 	case be && !np.open:
 		// "is holding", "were arranged"; "were ripe" has no object.
 		if strings.HasSuffix(w, "ing") || isEdVerb(w) || isVerbForm(w) {
@@ -200,22 +207,24 @@ func (p *parser) word(w string, be, to bool) {
 			return
 		}
 		if !knownNoun(w) {
+			p.afterBe = true // "is bungee jumping"
 			return
 		}
-	case to && !np.open && isVerbForm(w):
-		p.setVerb(w, true) // "trying to find"
+	case (to || p.prev == tPron) && !np.open && isVerbForm(w):
+		p.setVerb(w, true) // "trying to find", "watching it soar"
 		return
 	case len(np.content) > 0:
 		// After a noun: "a dog sitting", "cats lounged", "the spoons stir the".
 		next := p.peek()
 		if isIngVerb(w) || isEdVerb(w) ||
-			isVerbForm(w) && (startsPhrase(next) || !knownNoun(w) && (next == tPrep || next == tRel || next == tAdv)) {
+			isVerbForm(w) && (startsPhrase(next) ||
+				!knownNoun(w) && (next == tPrep || next == tRel || next == tAdv || next == tAdj)) {
 			p.close(closePlain)
 			p.setVerb(w, true)
 			return
 		}
-	case !np.open && (isIngVerb(w) || strings.HasSuffix(w, "ing") && startsPhrase(p.peek())) &&
-		(p.hasVerb || p.prev == tPrep):
+	case !np.open && (isIngVerb(w) || strings.HasSuffix(w, "ing") && startsPhrase(p.peek()) ||
+		isEdVerb(w) && p.prev == tConj) && (p.hasVerb || p.prev == tPrep):
 		p.setVerb(w, true) // "and reading", "before placing"
 		return
 	}
@@ -228,11 +237,35 @@ func (p *parser) attribute(t token, be bool) {
 	if be && !p.np.open {
 		return // "the sky is blue"
 	}
-	if t.attr.noun && !modifies(p.peek()) {
+	if t.attr.noun && !modifies(p.peek()) && !p.coordinated() {
 		p.addContent(t.text, false)
 		return
 	}
 	p.np.setAttr(t.attr)
+}
+
+// coordinated reports whether the tokens after the current one continue a
+// list of modifiers that ends in a noun, as in "a black, gold and white
+// vase" or "a tan, clean bathroom": then a word like "gold" or "tan" is
+// a colour, not the object.
+func (p *parser) coordinated() bool {
+	modifiers := 0
+	for _, t := range p.toks[p.i+1:] {
+		switch t.kind {
+		case tComma:
+		case tConj:
+			if t.text != "and" && t.text != "or" {
+				return false
+			}
+		case tAttr, tAdj, tSize, tShade:
+			modifiers++
+		case tWord, tNoun:
+			return modifiers > 0
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // size reads a size word, which marks the phrase but binds nothing.
@@ -284,6 +317,9 @@ func (p *parser) setVerb(w string, withPrep bool) {
 		}
 	}
 	p.verb = w
+	if linkingVerbs[w] {
+		p.afterBe = true // "feeling inspired"
+	}
 }
 
 // close ends the current noun phrase and emits its object, if it has one.
@@ -302,10 +338,6 @@ func (p *parser) close(how int) {
 	}
 	head := np.content[len(np.content)-1]
 	noun := Singular(head)
-	if stopNouns[noun] {
-		p.verb, p.carrying = "", false
-		return
-	}
 	if how == closeOf {
 		if n, ok := collectiveNouns[noun]; ok {
 			// "a row of cubic boxes": the boxes, as many as the row says.
@@ -320,6 +352,10 @@ func (p *parser) close(how int) {
 			p.carry, p.carrying = np, true
 			return
 		}
+	}
+	if stopNouns[noun] {
+		p.verb, p.carrying = "", false
+		return
 	}
 	if p.skip {
 		p.skip, p.verb = false, ""

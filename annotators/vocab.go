@@ -38,61 +38,60 @@ type attribute struct {
 	noun bool
 }
 
-// synonyms maps words other than the canonical forms to them. Several
-// words name one form: "circular" and "round" are both "round", "oblong"
-// and "elliptical" are "oval", "grey" is "gray", "wood" is "wooden".
-var synonyms = map[int]map[string]string{
+// synonyms lists, for each canonical form, other words that name it.
+// Several words name one form: "circular" and "round" are both "round",
+// "oblong" and "elliptical" are "oval", "grey" is "gray", "wood" is
+// "wooden".
+var synonyms = map[int]map[string][]string{
 	kindColour: {
-		"crimson": "red", "scarlet": "red", "maroon": "red", "burgundy": "red", "reddish": "red",
-		"amber": "orange", "orangish": "orange", "tangerine": "orange",
-		"yellowish": "yellow", "mustard": "yellow",
-		"greenish": "green", "lime": "green", "olive": "green", "emerald": "green",
-		"navy": "blue", "azure": "blue", "cobalt": "blue", "bluish": "blue", "indigo": "blue",
-		"violet": "purple", "lavender": "purple", "lilac": "purple", "magenta": "purple",
-		"purplish": "purple", "mauve": "purple",
-		"fuchsia": "pink", "pinkish": "pink", "rosy": "pink",
-		"brownish": "brown", "bronze": "brown",
-		"blackish": "black", "ebony": "black",
-		"whitish": "white", "ivory": "white", "snowy": "white",
-		"grey": "gray", "grayish": "gray", "greyish": "gray", "charcoal": "gray",
-		"golden": "gold",
-		"silvery": "silver",
-		"tan": "beige", "cream": "beige", "khaki": "beige",
-		"turquoise": "teal", "cyan": "teal", "aqua": "teal",
+		"red":    {"crimson", "scarlet", "maroon", "burgundy", "reddish"},
+		"orange": {"amber", "orangish", "tangerine"},
+		"yellow": {"yellowish", "mustard"},
+		"green":  {"greenish", "lime", "olive", "emerald"},
+		"blue":   {"navy", "azure", "cobalt", "bluish", "indigo"},
+		"purple": {"violet", "lavender", "lilac", "magenta", "purplish", "mauve"},
+		"pink":   {"fuchsia", "pinkish", "rosy"},
+		"brown":  {"brownish", "bronze"},
+		"black":  {"blackish", "ebony"},
+		"white":  {"whitish", "ivory"},
+		"gray":   {"grey", "grayish", "greyish", "charcoal"},
+		"gold":   {"golden"},
+		"silver": {"silvery"},
+		"beige":  {"tan", "cream", "khaki"},
+		"teal":   {"turquoise", "cyan", "aqua"},
 	},
 	kindShape: {
-		"circular": "round", "rounded": "round", "circle-shaped": "round",
-		"square-shaped": "square",
-		"rectangle-shaped": "rectangular",
-		"triangle-shaped": "triangular",
-		"oblong": "oval", "elliptical": "oval", "egg-shaped": "oval", "ovular": "oval",
-		"tubular": "cylindrical", "cylinder-shaped": "cylindrical",
-		"cube-shaped": "cubic", "cuboid": "cubic",
-		"ball-shaped": "spherical", "globular": "spherical", "spheric": "spherical",
-		"heart": "heart-shaped",
-		"star": "star-shaped",
-		"teardrop-shaped": "teardrop", "tear-shaped": "teardrop",
-		"hexagon-shaped": "hexagonal",
-		"pentagon-shaped": "pentagonal",
-		"pyramid-shaped": "pyramidal",
-		"cone-shaped": "conical", "conic": "conical",
+		"round":        {"circular", "rounded", "circle-shaped"},
+		"square":       {"square-shaped"},
+		"rectangular":  {"rectangle-shaped"},
+		"triangular":   {"triangle-shaped"},
+		"oval":         {"oblong", "elliptical", "egg-shaped", "ovular"},
+		"cylindrical":  {"tubular", "cylinder-shaped", "tube-shaped"},
+		"cubic":        {"cube-shaped", "cuboid"},
+		"spherical":    {"ball-shaped", "globular", "spheric"},
+		"heart-shaped": {"heart"},
+		"star-shaped":  {"star"},
+		"teardrop":     {"teardrop-shaped", "tear-shaped"},
+		"hexagonal":    {"hexagon-shaped"},
+		"pentagonal":   {"pentagon-shaped"},
+		"pyramidal":    {"pyramid-shaped"},
+		"conical":      {"cone-shaped", "conic"},
 	},
 	kindTexture: {
-		"wood": "wooden", "timber": "wooden", "bamboo": "wooden",
-		"metal": "metallic", "steel": "metallic", "iron": "metallic", "aluminum": "metallic",
-		"aluminium": "metallic", "copper": "metallic", "brass": "metallic", "chrome": "metallic",
-		"feathery": "fluffy",
-		"fur": "furry", "fuzzy": "furry", "hairy": "furry",
-		"glassy": "glass", "crystal": "glass",
-		"leathery": "leather",
-		"rubbery": "rubber",
-		"cloth": "fabric", "cotton": "fabric", "linen": "fabric", "denim": "fabric", "canvas": "fabric",
-		"stony": "stone", "marble": "stone", "granite": "stone", "concrete": "stone",
-		"porcelain": "ceramic", "clay": "ceramic",
-		"velvety": "velvet",
-		"wool": "woolen", "woollen": "woolen", "woolly": "woolen", "wooly": "woolen", "knitted": "woolen",
-		"silky": "silk", "satin": "silk", "silken": "silk",
-		"cardboard": "paper", "papery": "paper",
+		"wooden":   {"wood", "timber", "bamboo"},
+		"metallic": {"metal", "steel", "iron", "aluminum", "aluminium", "copper", "brass", "chrome"},
+		"fluffy":   {"feathery"},
+		"furry":    {"fur", "fuzzy", "hairy"},
+		"glass":    {"glassy", "crystal"},
+		"leather":  {"leathery"},
+		"rubber":   {"rubbery"},
+		"fabric":   {"cloth", "cotton", "linen", "denim", "canvas"},
+		"stone":    {"stony", "marble", "granite", "concrete"},
+		"ceramic":  {"porcelain", "clay"},
+		"velvet":   {"velvety"},
+		"woolen":   {"wool", "woollen", "woolly", "wooly", "knitted"},
+		"silk":     {"silky", "satin", "silken"},
+		"paper":    {"cardboard", "papery"},
 	},
 }
 
@@ -106,11 +105,6 @@ var nounAttributes = words(`
 	stone marble granite concrete ceramic porcelain clay velvet wool silk satin
 	paper cardboard`)
 
-// shapeSuffixed are the words w that make an attribute in "w-shaped" or
-// "w shaped" form; the shape is the synonym of "w-shaped".
-var shapeSuffixed = words(`heart star circle square rectangle triangle egg tube cylinder cube ball
-	tear teardrop hexagon pentagon pyramid cone`)
-
 // attributes maps every attribute word, canonical or synonym, to its meaning.
 var attributes = buildAttributes()
 
@@ -120,8 +114,10 @@ func buildAttributes() map[string]attribute {
 		for _, w := range vocab {
 			m[w] = attribute{kind: kind, canon: w, noun: nounAttributes[w]}
 		}
-		for w, c := range synonyms[kind] {
-			m[w] = attribute{kind: kind, canon: c, noun: nounAttributes[w]}
+		for c, ws := range synonyms[kind] {
+			for _, w := range ws {
+				m[w] = attribute{kind: kind, canon: c, noun: nounAttributes[w]}
+			}
 		}
 	}
 	return m

@@ -44,6 +44,11 @@ var beForms = words(`is are was were am be been being`)
 // ("the man has a hat").
 var haveForms = words(`has have had having`)
 
+// linkingVerbs take an adjective, as "be" does: "feeling awestruck".
+var linkingVerbs = words(`feel feels felt feeling seem seems seemed seeming become becomes
+	became becoming look looks looked looking appear appears appeared appearing get gets got
+	getting`)
+
 var auxiliaries = words(`do does did will would can could shall should may might must`)
 
 var pronouns = words(`it they them he she him we us you i me who whom whose which that what
@@ -55,7 +60,7 @@ var adverbs = words(`very too also just only still even ever never always often 
 	usually together apart away again almost quite rather really now later soon already
 	nearby not instead perhaps maybe somewhere everywhere anywhere upward upwards downward
 	downwards forward forwards backward backwards overhead outdoors indoors home alone
-	abroad ahead aside`)
+	abroad ahead aside forth`)
 
 // notAdverbs end in -ly but are nouns or adjectives.
 var notAdverbs = words(`family butterfly dragonfly firefly housefly jelly belly lily bully holly
@@ -74,7 +79,7 @@ var adjectives = words(`beautiful pretty cute ugly old new young ancient modern 
 	decorative delicious tasty juicy sweet sour spicy salty crispy crunchy creamy broken
 	cracked damaged torn shattered open closed electric electronic digital wild domestic
 	famous favorite favourite lucky magical mysterious strange unusual unique different
-	same only final latest first second third last next main entire whole single double
+	same only final latest first second close third last next main entire whole single double
 	unlikely useful fashionable picturesque precious beloved blank contrasting celestial
 	floral rustic tropical exotic steep calm stunning majestic gorgeous lovely adorable
 	fierce friendly curious brave proud shy gentle healthy cheap
@@ -157,7 +162,7 @@ const compoundList = `
 	push mower, drum set, bell pepper, hot dog, hot air balloon, fire truck, police car,
 	school bus, living room, dining room, dining table, dining chair, coffee table,
 	end table, crystal holder, crystal wand, pen holder,
-	bread basket, pie dish, muffin liner, cinnamon roll, party invitation, tennis shoe,
+	bread basket, pie dish, sandwich press, bacon strip, breakfast sandwich, muffin liner, cinnamon roll, party invitation, tennis shoe,
 	golf tee, basketball player, pendant light, ceiling light, wall art, wall shelf,
 	wall hook, corner shelf, shelf unit, lamp base, flower arrangement, building set,
 	game box, game piece, puzzle box, puzzle piece, gift wrap, award statue, trophy ball,
@@ -171,7 +176,7 @@ const compoundList = `
 	rubik cube, rubiks cube, picnic table, picnic blanket,
 	soda cup, tile floor, plant holder, perfume bottle, baking dish,
 	cookie jar, flower pot, flower vase, trash can, garbage can, mail box, post box,
-	lamp shade, music box, tool box, lunch box, shoe box, toy box, toy car, toy drum,
+	lamp shade, music box, tool box, lunch box, shoe box, toy box, toy car,
 	toy airplane, toy train, golf club, light bulb, fairy lights, string lights,
 	ping pong ball, bowling alley, ferris wheel, tennis racket, baseball bat, cowboy hat,
 	top hat, sun hat, bow tie, high heel, high heels, rain boot, rain coat, winter coat,
@@ -209,7 +214,8 @@ var verbs = words(`hold carry eat drink feed ride pet hug wash push pull watch c
 	weave repair paint sketch draw doodle scribble type text call phone email browse
 	scroll tap swipe click type hold grip squeeze pinch poke stroke scratch rub pat tickle
 	sniff lick nibble gnaw graze munch devour swallow sip slurp gulp drink toast cheer
-	pass sizzle tick leap pound stick unload cheat share`)
+	pass sizzle tick leap pound stick unload cheat share move go avoid soothe chug come hope
+	try want need bounce twirl soar`)
 
 // irregularPast are past forms of verbs.
 var irregularPast = words(`sat stood flew ran ate drank held hung made led kept lay lain rode

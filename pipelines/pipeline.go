@@ -22,7 +22,6 @@ package pipelines
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -36,26 +35,14 @@ import (
 )
 
 func init() {
-	registerJSON[seeds.Line]()
-	registerJSON[schema.Seed]()
-	registerJSON[schema.Failure]()
-	registerJSON[generated]()
-	registerJSON[summary]()
-	registerJSON[shardTask]()
-	registerJSON[commitPart]()
-}
-
-// registerJSON gives T a JSON coder: every element type here is plain
-// data with JSON tags, and JSON keeps the coders independent of Beam's
-// schema inference.
-func registerJSON[T any]() {
-	beam.RegisterCoder(reflect.TypeFor[T](),
-		func(v T) ([]byte, error) { return json.Marshal(v) },
-		func(b []byte) (T, error) {
-			var v T
-			err := json.Unmarshal(b, &v)
-			return v, err
-		})
+	// Element types travel with Beam's schema (row) coder.
+	for _, t := range []reflect.Type{
+		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[schema.Failure](),
+		reflect.TypeFor[generated](), reflect.TypeFor[summary](), reflect.TypeFor[shardTask](),
+		reflect.TypeFor[commitPart](),
+	} {
+		beam.RegisterType(t)
+	}
 }
 
 // Build adds the whole pipeline to s and returns the PCollection of the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"math/rand/v2"
 	"slices"
@@ -63,6 +64,15 @@ func TestVocabularyCodes(t *testing.T) {
 }
 
 func TestFillsDistinct(t *testing.T) {
+	colours := map[rgb]bool{}
+	for class := range fills {
+		for _, f := range fills[class] {
+			colours[f], colours[markOf(f)] = true, true
+		}
+	}
+	if len(colours) > 256 {
+		t.Errorf("the codebook draws %d colours, more than a palette holds", len(colours))
+	}
 	for class := range fills {
 		for c, f := range fills[class] {
 			if i := slices.Index(fills[class][:], f); i != c {
@@ -201,7 +211,8 @@ func TestEncodeRejects(t *testing.T) {
 	}
 	tampered := func(x, y int) []byte {
 		img, _ := png.Decode(bytes.NewReader(good))
-		rgba := img.(*image.RGBA)
+		rgba := image.NewRGBA(img.Bounds())
+		draw.Draw(rgba, rgba.Bounds(), img, image.Point{}, draw.Src)
 		c := rgba.RGBAAt(x, y)
 		c.R ^= 1
 		rgba.SetRGBA(x, y, c)
@@ -217,6 +228,7 @@ func TestEncodeRejects(t *testing.T) {
 		{"one pixel off in a mark cell", tampered(1, 1)},
 		{"one pixel off in the fill cell", tampered(383, 383)},
 		{"transparent", encodePNG(image.NewNRGBA(image.Rect(0, 0, 384, 384)))},
+		{"transparent palette", encodePNG(image.NewPaletted(image.Rect(0, 0, 384, 384), color.Palette{color.NRGBA{232, 220, 192, 0}}))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

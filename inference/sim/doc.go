@@ -14,9 +14,7 @@
 // A [Geometry] cuts a square image (384 px by default) into patches (16 px)
 // and gives one token per patch in raster order: 24x24 = 576 tokens. The
 // codebook has [CodebookSize] = 16384 tokens; an id packs three fields
-// (see [Token]):
-//
-//	id = class<<8 | colour<<4 | attribute
+// (see [Token]) as id = class<<8 | colour<<4 | attribute:
 //
 //   - class (6 bits): 0 is background and scenery, 1..63 an object class.
 //     [ClassOf] hashes a noun with FNV-1a into 1..63, so different nouns may
@@ -45,7 +43,8 @@
 // Fills are distinct within a class, so the drawing is invertible:
 // [Geometry.Encode], the simulator's VQ encoder, reads back exactly the
 // tokens from a rendered PNG and rejects any other image with
-// [ErrNotCanvas]. The PNG bytes depend only on the tokens.
+// [ErrNotCanvas]. The PNG (8-bit paletted: a canvas has at most 188
+// colours) depends only on the tokens.
 //
 // # Painter
 //
@@ -62,7 +61,10 @@
 // rest is background tokens whose tone follows the first scenery word of
 // the sentence (sky, grass, water, sand, snow, road, wall, floor,
 // table, ...), else a neutral tone; a sentence naming no object paints an
-// all-background band. Prior tokens do not influence the band.
+// all-background band. Scenery nouns (background, backdrop, ground,
+// surroundings, space, scene, setting, light, area, ...) are never painted
+// as objects, and the critic never looks for them. Prior tokens do not
+// influence the band.
 //
 // Each object suffers, with probability
 //
@@ -87,27 +89,31 @@
 // [Reasoner.Think] answers the planned sentence of the band: one literal
 // sentence that names the band's objects with their counts, colours,
 // shapes and textures and the prompt's relation words between them ("A
-// green bench stands on the left of a blue bowl."), or, for a band without
-// objects, a scenery sentence ("The background is plain and softly lit.")
+// green bench sits on the left of a blue bowl."), or, for a band without
+// objects, a scenery sentence ("The background is plain and soft.")
 // that names no object and no part of the canvas. When no object can be
 // read from the prompt, the central band restates the prompt as one
 // sentence. With probability DriftRate the thought breaks a rule instead:
 // it omits one of the band's objects, is two sentences, or starts with a
-// section label ("Part 2:", "Top:").
+// section label ("Part 2:", "Top:"). A canvas, when given, must be a PNG,
+// but the thought does not depend on it; a positive MaxTokens cuts the
+// answer to that many words.
 //
 // [Reasoner.Critique] encodes the canvas back into tokens, takes the rows
 // of band Region of Regions (Grid/K rows each, the last band taking the
 // remainder, as inference.EqualBands) and checks them against the
 // objects planned for the band. The score is 100 minus penalties:
 //
-//	missing object         -45 (per object)
-//	wrong colour           -35
-//	wrong shape or texture -25
-//	wrong count            -30 (connected components of the class)
-//	placeholder left       -60
-//	unexpected object class -10 (per class neither planned for the band nor named by its thought)
+//	missing object          -45  per object
+//	wrong colour            -35  per object
+//	wrong shape or texture  -25  per object
+//	wrong count             -30  per class (its connected components)
+//	placeholder left        -60
+//	unexpected object class -10  per class
 //
-// minus a seeded jitter of 0..10, clamped to 0..100: a perfect band scores
+// where an unexpected class is one neither planned for the band nor named
+// by its thought as an object of the prompt, minus a seeded jitter of
+// 0..10, clamped to 0..100: a perfect band scores
 // 90..100 and passes theta 90, a band with any flaw but an unexpected
 // object scores 75 or less. The improved description repeats the thought
 // when the band is perfect and the thought follows the rules, and is the
@@ -121,10 +127,24 @@
 // range ("SCORE: 150"), or without a description. Usage counts the
 // instruction's words as input and the answer's words as output.
 //
+// # Configuration
+//
+// Rates are used as given: a zero [PainterConfig.MistakeRate] paints
+// without mistakes and zero [ReasonerConfig] rates never break a rule.
+// [DefaultPainterConfig] and [DefaultReasonerConfig] hold the usual rates
+// (0.2, and 0.05 each). Zero geometry fields take the defaults, and an
+// empty Model the default model names.
+//
 // # Limitations
 //
 // The simulator is only as good as annotators.Parse: the painter sees a
-// sentence only through it. Thoughts ignore the partial canvas, the critic
-// ignores the earlier bands, and the critic assumes equal bands (custom
-// inference.Config.BandRows are not visible to it).
+// sentence only through it, and the thoughts are worded so that it reads
+// them back. Thoughts ignore the partial canvas and earlier thoughts; the
+// critic ignores the earlier bands and assumes equal bands (custom
+// inference.Config.BandRows are not visible to it). Different nouns may
+// share a class, some shapes (and some textures) share an attribute code,
+// and an object with a shape and a texture keeps only the shape, so the
+// critic cannot tell those apart. A band paints at most (Grid+1)/2
+// columns of objects and as many instances of an object as fit with a
+// gap between them. The patch size must be a multiple of 4.
 package sim

@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/png"
+	"slices"
 )
 
 // Default geometry: Janus-Pro's 384 px images in 16 px patches.
@@ -94,53 +95,47 @@ func (g Geometry) Render(tokens []int32) ([]byte, error) {
 			return nil, fmt.Errorf("render: token %d at position %d is outside the codebook [0,%d)", id, i, CodebookSize)
 		}
 	}
-	// A paletted image when the canvas has at most 256 colours (it
-	// usually has a few dozen): faster to compress and smaller than RGB.
+	// A paletted image: a canvas has at most 16 tones + 15 named colours +
+	// 63 natural colours, and a mark colour for each, so at most 188
+	// colours; faster to compress and smaller than RGB.
 	index := map[rgb]uint8{}
 	var palette color.Palette
-	for _, id := range tokens {
-		t := Split(id)
-		fill := fills[t.Class][t.Colour]
-		for _, c := range []rgb{fill, markOf(fill)} {
-			if _, ok := index[c]; !ok && len(palette) <= 256 {
-				index[c] = uint8(len(palette))
-				palette = append(palette, color.RGBA{c[0], c[1], c[2], 255})
-			}
-			if marks(t) == 0 {
-				break
-			}
+	idx := func(c rgb) uint8 {
+		i, ok := index[c]
+		if !ok {
+			i = uint8(len(palette))
+			index[c] = i
+			palette = append(palette, color.RGBA{c[0], c[1], c[2], 255})
 		}
+		return i
 	}
-	rect := image.Rect(0, 0, g.ImageSize, g.ImageSize)
-	var img image.Image
-	var set func(x, y int, c rgb)
-	if len(palette) <= 256 {
-		pi := image.NewPaletted(rect, palette)
-		img, set = pi, func(x, y int, c rgb) { pi.Pix[y*pi.Stride+x] = index[c] }
-	} else {
-		ri := image.NewRGBA(rect)
-		img, set = ri, func(x, y int, c rgb) {
-			o := y*ri.Stride + x*4
-			ri.Pix[o], ri.Pix[o+1], ri.Pix[o+2], ri.Pix[o+3] = c[0], c[1], c[2], 255
-		}
-	}
+	img := image.NewPaletted(image.Rect(0, 0, g.ImageSize, g.ImageSize), nil)
 	grid, ps, cell := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide
 	for i, id := range tokens {
 		t := Split(id)
 		fill := fills[t.Class][t.Colour]
-		mark := markOf(fill)
 		bits := marks(t)
+		var ci [2]uint8
+		ci[0] = idx(fill)
+		if bits != 0 {
+			ci[1] = idx(markOf(fill))
+		}
 		px, py := (i%grid)*ps, (i/grid)*ps
 		for y := range ps {
-			for x := range ps {
-				c := fill
-				if bits&(1<<((y/cell)*cellsPerSide+x/cell)) != 0 {
-					c = mark
+			row := img.Pix[(py+y)*img.Stride+px : (py+y)*img.Stride+px+ps]
+			for cx := range cellsPerSide {
+				c := ci[bits>>((y/cell)*cellsPerSide+cx)&1]
+				for x := cx * cell; x < (cx+1)*cell; x++ {
+					row[x] = c
 				}
-				set(px+x, py+y, c)
 			}
 		}
 	}
+	if len(palette) > 256 {
+		// Cannot happen with the codebook's colours (see TestFillsDistinct).
+		return nil, fmt.Errorf("render: %d colours do not fit a palette", len(palette))
+	}
+	img.Palette = palette
 	var b bytes.Buffer
 	if err := png.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
@@ -164,23 +159,32 @@ func (g Geometry) Encode(pngBytes []byte) ([]int32, error) {
 	if b.Dx() != g.ImageSize || b.Dy() != g.ImageSize {
 		return nil, fmt.Errorf("encode: %w: image is %dx%d, want %dx%d", ErrNotCanvas, b.Dx(), b.Dy(), g.ImageSize, g.ImageSize)
 	}
-	var pixel func(x, y int) rgb
+	// Number the image's colours: ids[p] is pixel p's colour in colours.
+	var ids []uint8
+	var colours []rgb
 	switch img := src.(type) {
 	case *image.Paletted:
 		if !img.Opaque() {
 			return nil, fmt.Errorf("encode: %w: image has transparent pixels", ErrNotCanvas)
 		}
-		pal := make([]rgb, len(img.Palette))
+		// Map palette entries to their first equal entry.
+		canon := make([]uint8, 256)
 		for i, c := range img.Palette {
 			r, g, b, _ := c.RGBA()
-			pal[i] = rgb{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
-		}
-		pixel = func(x, y int) rgb {
-			i := int(img.Pix[y*img.Stride+x])
-			if i >= len(pal) {
-				return rgb{} // an index past the palette decodes as black, as image.Paletted.At does
+			v := rgb{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8)}
+			j := slices.Index(colours, v)
+			if j < 0 {
+				j = len(colours)
+				colours = append(colours, v)
 			}
-			return pal[i]
+			canon[i] = uint8(j)
+		}
+		ids = make([]uint8, len(img.Pix))
+		for i, v := range img.Pix {
+			if int(v) >= len(img.Palette) {
+				return nil, fmt.Errorf("encode: %w: pixel outside the palette", ErrNotCanvas)
+			}
+			ids[i] = canon[v]
 		}
 	default:
 		rgba, ok := src.(*image.RGBA)
@@ -191,23 +195,42 @@ func (g Geometry) Encode(pngBytes []byte) ([]int32, error) {
 		if !rgba.Opaque() {
 			return nil, fmt.Errorf("encode: %w: image has transparent pixels", ErrNotCanvas)
 		}
-		pixel = func(x, y int) rgb {
-			o := y*rgba.Stride + x*4
-			return rgb{rgba.Pix[o], rgba.Pix[o+1], rgba.Pix[o+2]}
+		index := map[rgb]uint8{}
+		ids = make([]uint8, g.ImageSize*g.ImageSize)
+		var last rgb
+		lastID := -1
+		for y := range g.ImageSize {
+			for x := range g.ImageSize {
+				o := y*rgba.Stride + x*4
+				v := rgb{rgba.Pix[o], rgba.Pix[o+1], rgba.Pix[o+2]}
+				if v != last || lastID < 0 {
+					id, ok := index[v]
+					if !ok {
+						if len(colours) == 256 {
+							return nil, fmt.Errorf("encode: %w: more than 256 colours", ErrNotCanvas)
+						}
+						id = uint8(len(colours))
+						index[v] = id
+						colours = append(colours, v)
+					}
+					last, lastID = v, int(id)
+				}
+				ids[y*g.ImageSize+x] = uint8(lastID)
+			}
 		}
 	}
-	grid, ps, cell := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide
+	grid, ps, cell, w := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide, g.ImageSize
 	tokens := make([]int32, g.Tokens())
 	for i := range tokens {
 		px, py := (i%grid)*ps, (i/grid)*ps
-		at := func(x, y int) rgb { return pixel(px+x, py+y) }
-		fill := at(ps-1, ps-1)
+		fillID := ids[(py+ps-1)*w+px+ps-1]
+		fill := colours[fillID]
 		mark := markOf(fill)
 		var set uint16
 		for c := range cellsPerSide * cellsPerSide {
-			cx, cy := (c%cellsPerSide)*cell, (c/cellsPerSide)*cell
-			want := at(cx, cy)
-			switch want {
+			cx, cy := px+(c%cellsPerSide)*cell, py+(c/cellsPerSide)*cell
+			want := ids[cy*w+cx]
+			switch colours[want] {
 			case fill:
 			case mark:
 				set |= 1 << c
@@ -215,8 +238,8 @@ func (g Geometry) Encode(pngBytes []byte) ([]int32, error) {
 				return nil, patchError(i, grid)
 			}
 			for y := cy; y < cy+cell; y++ {
-				for x := cx; x < cx+cell; x++ {
-					if at(x, y) != want {
+				for _, v := range ids[y*w+cx : y*w+cx+cell] {
+					if v != want {
 						return nil, patchError(i, grid)
 					}
 				}

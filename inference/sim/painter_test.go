@@ -272,7 +272,7 @@ func TestGenerateWithParser(t *testing.T) {
 	requireParser(t)
 	p := NewPainter(PainterConfig{})
 	grid := p.Geometry().Grid()
-	toks := band(t, p, "A green bench stands on the left of two blue bowls.", 1, 3)
+	toks := band(t, p, "A green bench sits on the left of two blue bowls.", 1, 3)
 	got := objectsIn(toks, grid, 0, 8)
 	bench, bowls := got[ClassOf("bench")], got[ClassOf("bowl")]
 	if len(bench) != 1 || len(bowls) != 2 || bench[0].Colour != ColourCode("green") || bowls[0].Colour != ColourCode("blue") {

@@ -27,14 +27,15 @@ type plan struct {
 // other bands to spread them to.
 const maxPerBand = 3
 
-// objectsOf returns the objects of an analysis without the simulator's
-// own scenery nouns, with relations re-indexed; counts are at least 1.
-func objectsOf(a annotators.Analysis) ([]annotators.Object, []annotators.Relation) {
+// objectsOf returns the objects of an analysis, with counts of at least
+// 1 and relations re-indexed; without scenery nouns ("background",
+// "ground") unless keepScenery.
+func objectsOf(a annotators.Analysis, keepScenery bool) ([]annotators.Object, []annotators.Relation) {
 	index := make([]int, len(a.Objects))
 	var objs []annotators.Object
 	for i, o := range a.Objects {
 		index[i] = -1
-		if o.Noun == "" || fillerNouns[o.Noun] {
+		if o.Noun == "" || !keepScenery && fillerNouns[o.Noun] {
 			continue
 		}
 		if o.Count < 1 {
@@ -77,7 +78,7 @@ func centralBands(K int) []int {
 // they relate to, to the central bands; a band with more than three
 // objects spills into the emptiest band.
 func makePlan(parse func(string) annotators.Analysis, prompt string, K int) *plan {
-	objs, rels := objectsOf(parse(prompt))
+	objs, rels := objectsOf(parse(prompt), true)
 	p := &plan{prompt: prompt, relations: rels, bands: make([][]int, K)}
 	band := make([]int, len(objs))
 	for i := range band {
@@ -99,8 +100,7 @@ func makePlan(parse func(string) annotators.Analysis, prompt string, K int) *pla
 	for i := range group {
 		group[i] = i
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for group[i] != i {
 			i = group[i]
 		}
@@ -180,23 +180,26 @@ func makePlan(parse func(string) annotators.Analysis, prompt string, K int) *pla
 // part of the canvas.
 var (
 	skyFillers = []string{
-		"The background is plain and softly lit.",
-		"The backdrop is calm and evenly lit.",
-		"The background stays clear and quiet.",
+		"The background is plain and soft.",
+		"The backdrop is calm and even.",
+		"The background is plain and calm.",
 		"The backdrop is soft, pale and empty.",
 	}
 	groundFillers = []string{
-		"The ground is even and softly shaded.",
+		"The ground is even and smooth.",
 		"The ground is flat, plain and calm.",
-		"The ground stays level and quietly shaded.",
-		"The ground is smooth and muted in tone.",
+		"The ground is smooth and even.",
+		"The ground is firm and even.",
 	}
-	spaceFillers = []string{
-		"The surroundings are calm and simple.",
-		"The setting stays open and uncluttered.",
-		"The space is quiet and evenly lit.",
-		"The surroundings are soft and unbusy.",
-	}
+	spaceFillers = func() []string {
+		var out []string
+		for _, adj := range []string{"calm and simple", "soft and plain", "quiet and empty", "quiet and plain",
+			"open and calm", "still and plain", "clean and simple", "pale and calm", "soft and quiet",
+			"bare and even", "simple and open", "smooth and calm"} {
+			out = append(out, "The surroundings are "+adj+".", "The space is "+adj+".")
+		}
+		return out
+	}()
 )
 
 // compose writes band b's thought.
@@ -213,7 +216,8 @@ func (p *plan) compose(b int) string {
 		case K >= 2 && b == K-1:
 			return groundFillers[v]
 		}
-		return spaceFillers[(v+b)%len(spaceFillers)]
+		// Consecutive bands get different sentences: thoughts must not repeat.
+		return spaceFillers[(int(hashOf(p.prompt)%uint64(len(spaceFillers)))+b)%len(spaceFillers)]
 	}
 	return p.describe(p.bands[b], v)
 }
@@ -243,10 +247,10 @@ func (p *plan) describe(idx []int, v int) string {
 			s := p.objects[i]
 			switch r.Predicate {
 			case "above":
-				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "is", "are")+" raised high")
+				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "is", "are")+" high up")
 				said[i] = true
 			case "below":
-				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "rests", "rest")+" down low")
+				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "is", "are")+" down low")
 				said[i] = true
 			}
 			if said[i] {
@@ -284,7 +288,7 @@ func (p *plan) clause(r annotators.Relation, v int) string {
 	s, o := p.objects[r.Subject], p.objects[r.Object]
 	subj, obj := nounPhrase(s), nounPhrase(o)
 	be := agree(s.Count, "is", "are")
-	verb := []string{be, agree(s.Count, "stands", "stand"), agree(s.Count, "sits", "sit"), be}[v]
+	verb := []string{be, agree(s.Count, "sits", "sit")}[v%2]
 	switch r.Predicate {
 	case "left_of":
 		return subj + " " + verb + " on the left of " + obj
@@ -307,6 +311,7 @@ func (p *plan) clause(r annotators.Relation, v int) string {
 	if first, _, _ := strings.Cut(pred, " "); strings.HasSuffix(first, "ing") {
 		return subj + " " + be + " " + pred + " " + obj
 	}
+	// The prompt's own verb form ("parked on", "display"), as the parser read it.
 	return subj + " " + pred + " " + obj
 }
 

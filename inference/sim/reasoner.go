@@ -111,7 +111,7 @@ func (p *plan) drift(b int, rng *rand.Rand) string {
 		}
 		return p.describe(idx, rng.IntN(4))
 	case "two sentences":
-		extra := []string{"It looks calm and natural.", "The colours are soft and balanced.", "Everything is sharp and clear."}[rng.IntN(3)]
+		extra := []string{"The scene is calm and soft.", "The light is soft and warm.", "The whole scene is balanced and calm."}[rng.IntN(3)]
 		if rng.IntN(2) == 0 {
 			return extra + " " + clean
 		}
@@ -173,7 +173,7 @@ func (r *Reasoner) Critique(ctx context.Context, req inference.CritiqueRequest) 
 // finding them in the band is not unexpected.
 func (r *Reasoner) allowed(p *plan, thought string) map[int]bool {
 	ok := map[int]bool{}
-	objs, _ := objectsOf(r.parse(thought))
+	objs, _ := objectsOf(r.parse(thought), false)
 	for _, o := range objs {
 		for _, po := range p.objects {
 			if po.Noun == o.Noun {
@@ -213,6 +213,9 @@ func (p *plan) check(band []int32, rows, cols, b int, allowed map[int]bool) (int
 	expected := map[int][]item{}
 	var classes []int
 	for _, i := range p.bands[b] {
+		if fillerNouns[p.objects[i].Noun] {
+			continue // scenery: painted as background, not as an object
+		}
 		it := itemOf(p.objects[i].Object)
 		if _, ok := expected[it.Class]; !ok {
 			classes = append(classes, it.Class)

@@ -124,7 +124,7 @@ func TestThoughtsFollowRules(t *testing.T) {
 	prompts := readPrompts(t)
 	r := NewReasoner(ReasonerConfig{}) // the real parser, no drift
 	ready := parserReady()
-	for _, K := range []int{3, 1, 2, 4} {
+	for _, K := range []int{3, 1, 2, 4, 8} {
 		uncovered, objects := 0, 0
 		for _, prompt := range prompts {
 			thoughts := think(t, r, prompt, K, 1)
@@ -355,7 +355,7 @@ func TestCritiqueRepeatsGoodThought(t *testing.T) {
 }
 
 func TestMalformedRate(t *testing.T) {
-	const n = 2000
+	const n = 1500
 	const prompt = "a red apple"
 	p := testPainter(0, miniParse)
 	toks := canvasFor(t, p, []string{"The background is plain.", "A red apple."}, 1)

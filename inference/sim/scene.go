@@ -31,7 +31,7 @@ func itemOf(o annotators.Object) item {
 // sceneOf reads a sentence: its objects, their relations, and the
 // background tone of its first scenery word.
 func sceneOf(parse func(string) annotators.Analysis, text string) scene {
-	objs, rels := objectsOf(parse(text))
+	objs, rels := objectsOf(parse(text), false)
 	sc := scene{relations: rels, tone: ToneNeutral}
 	for _, o := range objs {
 		sc.items = append(sc.items, itemOf(o))

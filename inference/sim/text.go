@@ -39,8 +39,9 @@ func hashOf(args ...any) uint64 {
 	return h.Sum64()
 }
 
-// fillerNouns are the nouns of the simulator's own scenery sentences; they
-// never count as objects.
+// fillerNouns are scenery nouns, among them those of the simulator's own
+// scenery sentences: thoughts name them, but they are painted as
+// background, never as objects.
 var fillerNouns = map[string]bool{
 	"background": true, "backdrop": true, "ground": true, "scene": true, "surroundings": true,
 	"surrounding": true, "setting": true, "space": true, "distance": true, "light": true,
@@ -160,7 +161,7 @@ func restatePrompt(prompt string) string {
 	s = regexp.MustCompile(`[.!?;]+\s+`).ReplaceAllString(s, ", ")
 	s = replaceSectionPhrases(s)
 	if wordCount(s) < 3 {
-		s = "this shows " + s
+		s = "it is " + s
 	}
 	return sentence(s)
 }

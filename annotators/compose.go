@@ -13,22 +13,25 @@ var composeOrder = []string{
 // pcgStream is the second PCG word; the seed is the first.
 const pcgStream = 0x9e3779b97f4a7c15
 
-// maxTries bounds the draws for one new prompt. Each category has hundreds
-// of thousands of prompts or more, so it is reached only far beyond the
-// 50,000 prompts Compose promises.
+// maxTries bounds the draws for one new prompt. The smallest category,
+// 3d_spatial, holds about 56,000 prompts (3 phrases and 138 x 137 noun
+// pairs), so Compose reaches the bound only after some 400,000 prompts.
 const maxTries = 10000
 
 // The relation phrases composed prompts use, with their predicates.
+type relationPhrase struct{ text, pred string }
+
 var (
-	phrases2D = []struct{ text, pred string }{
+	phrases2D = []relationPhrase{
 		{"on the left of", "left_of"}, {"on the right of", "right_of"},
 		{"on the top of", "above"}, {"on the bottom of", "below"},
 		{"next to", "next_to"}, {"near", "next_to"}, {"on side of", "next_to"},
 		{"above", "above"}, {"below", "below"},
 	}
-	phrases3D = []struct{ text, pred string }{
+	phrases3D = []relationPhrase{
 		{"in front of", "in_front_of"}, {"behind", "behind"}, {"hidden by", "hidden_by"},
 	}
+	phrasesAll = append(append([]relationPhrase{}, phrases2D...), phrases3D...)
 )
 
 // numberWords spell counts for composed prompts.
@@ -40,18 +43,26 @@ var (
 	nounsColoured = filterNouns(func(v noun) bool { return v.class&person == 0 })
 	nounsShaped   = filterNouns(func(v noun) bool { return len(v.shapes) > 0 })
 	nounsTextured = filterNouns(func(v noun) bool { return len(v.textures) > 0 })
-	// actionNouns holds, for each action, its possible subjects and
-	// objects, and which of the objects have textures.
-	actionNouns = func() [][3][]noun {
-		out := make([][3][]noun, len(actions))
+	nounsPeople   = filterNouns(func(v noun) bool { return v.class&person != 0 })
+	// actionNouns holds the nouns each action of actions takes.
+	actionNouns = func() []actionLists {
+		out := make([]actionLists, len(actions))
 		for i, a := range actions {
-			out[i][0] = filterNouns(func(v noun) bool { return v.class&a.subjects != 0 })
-			out[i][1] = filterNouns(func(v noun) bool { return v.class&a.objects != 0 })
-			out[i][2] = filterNouns(func(v noun) bool { return v.class&a.objects != 0 && len(v.textures) > 0 })
+			out[i] = actionLists{
+				subjects: filterNouns(func(v noun) bool { return v.class&a.subjects != 0 }),
+				objects:  filterNouns(func(v noun) bool { return v.class&a.objects != 0 }),
+				textured: filterNouns(func(v noun) bool { return v.class&a.objects != 0 && len(v.textures) > 0 }),
+			}
 		}
 		return out
 	}()
 )
+
+// actionLists are the nouns an action takes.
+type actionLists struct {
+	subjects, objects []noun
+	textured          []noun // the objects that have textures
+}
 
 func filterNouns(keep func(noun) bool) []noun {
 	var out []noun
@@ -280,18 +291,18 @@ func numeracy(r *rand.Rand, d *draft) {
 // action ("and feeding a dog") or a place ("in the park").
 func nonSpatial(r *rand.Rand, d *draft) {
 	i := r.IntN(len(actions))
-	subject := d.object(false, 1, "", "", "", d.pick(r, actionNouns[i][0]))
+	s := d.pick(r, actionNouns[i].subjects)
+	subject := d.object(false, 1, "", "", "", s)
 	d.word("is", actions[i].verb)
-	d.relate(subject, actions[i].verb, d.object(false, 1, "", "", "", d.pick(r, actionNouns[i][1])))
+	d.relate(subject, actions[i].verb, d.object(false, 1, "", "", "", d.pick(r, actionNouns[i].objects)))
 	if r.IntN(4) == 0 {
 		// A second action with the same subject.
-		subjectNoun := nounByWord(d.objects[subject].Noun)
 		for {
 			j := r.IntN(len(actions))
-			if j == i || subjectNoun.class&actions[j].subjects == 0 {
+			if j == i || s.class&actions[j].subjects == 0 {
 				continue
 			}
-			if v, ok := d.tryPick(r, actionNouns[j][1]); ok {
+			if v, ok := d.tryPick(r, actionNouns[j].objects); ok {
 				d.word("and", actions[j].verb)
 				d.relate(subject, actions[j].verb, d.object(false, 1, "", "", "", v))
 				break
@@ -308,8 +319,7 @@ func nonSpatial(r *rand.Rand, d *draft) {
 // complexPrompt composes a prompt that mixes attribute kinds, or binds
 // attributes and a spatial relation.
 func complexPrompt(r *rand.Rand, d *draft) {
-	all := append(append([]struct{ text, pred string }{}, phrases2D...), phrases3D...)
-	p := all[r.IntN(len(all))]
+	p := phrasesAll[r.IntN(len(phrasesAll))]
 	switch r.IntN(6) {
 	case 0: // "a wooden chair on the right of a red car"
 		spatial(r, d, p.text, p.pred, kindTexture, true)
@@ -326,12 +336,12 @@ func complexPrompt(r *rand.Rand, d *draft) {
 	case 4: // "a man is holding a red leather bag"
 		for {
 			i := r.IntN(len(actions))
-			if actions[i].subjects&person == 0 || len(actionNouns[i][2]) == 0 {
+			if actions[i].subjects&person == 0 || len(actionNouns[i].textured) == 0 {
 				continue
 			}
-			subject := d.object(false, 1, "", "", "", d.pick(r, filterClass(actionNouns[i][0], person)))
+			subject := d.object(false, 1, "", "", "", d.pick(r, nounsPeople))
 			d.word("is", actions[i].verb)
-			v := d.pick(r, actionNouns[i][2])
+			v := d.pick(r, actionNouns[i].textured)
 			d.relate(subject, actions[i].verb, d.object(false, 1, choose(r, colours), "", choose(r, v.textures), v))
 			break
 		}
@@ -341,24 +351,4 @@ func complexPrompt(r *rand.Rand, d *draft) {
 		v := d.pick(r, nounsTextured)
 		d.object(true, 2+r.IntN(8), "", "", choose(r, v.textures), v)
 	}
-}
-
-func filterClass(list []noun, c class) []noun {
-	var out []noun
-	for _, v := range list {
-		if v.class&c != 0 {
-			out = append(out, v)
-		}
-	}
-	return out
-}
-
-// nounByWord returns the vocabulary entry of a word.
-func nounByWord(w string) noun {
-	for _, v := range vocabulary {
-		if v.word == w {
-			return v
-		}
-	}
-	return noun{}
 }

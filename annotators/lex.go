@@ -118,8 +118,8 @@ func split(prompt string) []string {
 	return out
 }
 
-// phraseFirst holds the first words of relation phrases and compounds, so
-// that matching skips most positions at once.
+// relationFirst and compoundFirst hold the first words of relation phrases
+// and compound nouns, so that matching skips most positions at once.
 var relationFirst, compoundFirst = firstWords(relationPhrases), firstWords(compounds)
 
 func firstWords[V any](m map[string]V) map[string]bool {

@@ -62,11 +62,10 @@ type parser struct {
 	carrying bool
 	skip     bool // drop the next object: the contents of a container
 
-	start      int    // index of the sentence's first object
 	subject    int    // the sentence's subject, or -1
 	last       int    // the last object of the sentence, or -1
 	rel        string // a spatial predicate waiting for its object
-	relSubject int
+	relSubject int    // the object before rel, or -1
 	verb       string // a verb waiting for its object
 	hasVerb    bool   // the sentence has a verb
 	afterBe    bool   // the previous token was "is", "can", ... (adverbs aside)
@@ -115,8 +114,8 @@ func (p *parser) run() {
 			p.afterBe = true
 		case tHave:
 			p.close(closePlain)
-			if startsPhrase(p.peek()) || p.peek() == tWord || p.peek() == tNoun || p.peek() == tAdj {
-				p.setVerb(t.text, true)
+			if next := p.peek(); startsPhrase(next) || modifies(next) {
+				p.setVerb(t.text, true) // "the man has pink chaps"
 			} else {
 				p.afterBe = true
 			}
@@ -158,7 +157,7 @@ func (p *parser) run() {
 		case tWord:
 			p.word(t.text, be, to, noun)
 		}
-		p.prev = t.kind
+		p.prev = p.toks[p.i].kind // a verb may have taken a preposition
 	}
 	p.endSentence()
 }
@@ -214,11 +213,12 @@ func (p *parser) word(w string, be, to, noun bool) {
 		p.setVerb(w, true) // "trying to find", "watching it soar"
 		return
 	case len(np.content) > 0:
-		// After a noun: "a dog sitting", "cats lounged", "the spoons stir the".
+		// After a noun: "a dog sitting", "cats lounged", "the spoons stir
+		// the", "the bowl rests on", "the cats rest on".
 		next := p.peek()
 		if isIngVerb(w) || isEdVerb(w) ||
 			isVerbForm(w) && (startsPhrase(next) ||
-				!knownNoun(w) && (next == tPrep || next == tRel || next == tAdv || next == tAdj)) {
+				(!knownNoun(w) || p.agrees(w)) && (next == tPrep || next == tRel || next == tAdv || next == tAdj)) {
 			p.close(closePlain)
 			p.setVerb(w, true)
 			return
@@ -231,26 +231,52 @@ func (p *parser) word(w string, be, to, noun bool) {
 	p.addContent(w, true)
 }
 
+// agrees reports whether w, a verb form after the current phrase's last
+// word, agrees with it as a verb with its subject rather than as the end of
+// a compound noun: "bowl rests" or "cats rest", but not "book stand".
+func (p *parser) agrees(w string) bool {
+	last := p.np.content[len(p.np.content)-1]
+	if Singular(last) != last {
+		return verbs[w] // a plural subject and a base form
+	}
+	stem, ok := strings.CutSuffix(w, "s")
+	return ok && (verbs[stem] || verbs[strings.TrimSuffix(stem, "e")])
+}
+
 // attribute reads a colour, shape or texture word: a modifier before a
 // noun, or a noun itself at the end of a phrase ("a red orange").
 func (p *parser) attribute(t token, be bool) {
 	if be && !p.np.open {
 		return // "the sky is blue"
 	}
-	if t.attr.noun && !modifies(p.peek()) && !p.coordinated() {
+	if t.attr.noun && (!modifies(p.peek()) && !p.coordinated() || p.verbNext()) {
 		p.addContent(t.text, false)
 		return
 	}
 	p.np.setAttr(t.attr)
 }
 
+// maxList is the longest list of modifiers coordinated follows.
+const maxList = 8
+
+// verbNext reports whether the next token is a plain word that reads as a
+// verb and not as a noun, as "runs" in "brown fur runs".
+func (p *parser) verbNext() bool {
+	if p.peek() != tWord {
+		return false
+	}
+	w := p.toks[p.i+1].text
+	return !knownNoun(w) && (isVerbForm(w) || isEdVerb(w) || isIngVerb(w))
+}
+
 // coordinated reports whether the tokens after the current one continue a
 // list of modifiers that ends in a noun, as in "a black, gold and white
 // vase" or "a tan, clean bathroom": then a word like "gold" or "tan" is
-// a colour, not the object.
+// a colour, not the object. It looks at most maxList tokens ahead, so that
+// parsing stays linear.
 func (p *parser) coordinated() bool {
 	modifiers := 0
-	for _, t := range p.toks[p.i+1:] {
+	for _, t := range p.toks[p.i+1 : min(p.i+1+maxList, len(p.toks))] {
 		switch t.kind {
 		case tComma:
 		case tConj:
@@ -338,6 +364,11 @@ func (p *parser) close(how int) {
 	}
 	head := np.content[len(np.content)-1]
 	noun := Singular(head)
+	if n := len(np.content); stopNouns[noun] && n > 1 && how != closeOf {
+		// "the table top": the table.
+		head = np.content[n-2]
+		noun = Singular(head)
+	}
 	if how == closeOf {
 		if n, ok := collectiveNouns[noun]; ok {
 			// "a row of cubic boxes": the boxes, as many as the row says.
@@ -395,7 +426,7 @@ func (p *parser) emit(np phrase, noun string, plural bool) {
 	p.numbered = p.numbered || np.counted
 	switch {
 	case p.rel != "":
-		if p.relSubject >= p.start && p.relSubject >= 0 {
+		if p.relSubject >= 0 {
 			p.relations = append(p.relations, Relation{Subject: p.relSubject, Predicate: p.rel, Object: k})
 		}
 	case p.verb != "" && p.subject >= 0:
@@ -411,23 +442,13 @@ func (p *parser) emit(np phrase, noun string, plural bool) {
 // endSentence closes the last phrase and forgets the sentence's context.
 func (p *parser) endSentence() {
 	p.close(closePlain)
-	p.start, p.subject, p.last = len(p.objects), -1, -1
+	p.subject, p.last = -1, -1
 	p.rel, p.verb, p.hasVerb = "", "", false
 	p.carrying, p.skip = false, false
 }
 
-// category guesses the T2I-CompBench category from what was found:
-//
-//   - attributes of two or more kinds make "complex", and so do attributes
-//     of one kind with a spatial relation in a prompt without verbs;
-//   - attributes of one kind make that kind ("colour", "shape",
-//     "texture"); two objects with size words ("a big bear and a small
-//     mouse") count as shape;
-//   - an object with a number makes "numeracy";
-//   - a verb makes "non_spatial", whatever spatial phrases come with it;
-//   - 3D relations (in front of, behind, hidden by) make "3d_spatial", 2D
-//     ones "spatial", both "complex";
-//   - anything else is "other".
+// category guesses the T2I-CompBench category from what was found, by
+// the rules the package documentation lists.
 func (p *parser) category() string {
 	var colour, shape, texture bool
 	for _, o := range p.objects {

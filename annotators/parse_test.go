@@ -152,6 +152,23 @@ func TestParse(t *testing.T) {
 			},
 		},
 		{
+			name:   "singular subject and verb",
+			prompt: "A blue bowl rests on the green bench in the center.",
+			want: Analysis{
+				Objects:   []Object{obj("bowl", 1, "blue", "", ""), obj("bench", 1, "green", "", "")},
+				Relations: []Relation{rel(0, "rests on", 1)},
+				Category:  "colour",
+			},
+		},
+		{
+			name:   "positional head noun",
+			prompt: "a wooden table top",
+			want: Analysis{
+				Objects:  []Object{obj("table", 1, "", "", "wooden")},
+				Category: "texture",
+			},
+		},
+		{
 			name:   "synonyms are canonical",
 			prompt: "a grey circular wood table",
 			want: Analysis{

@@ -4,7 +4,7 @@ import "strings"
 
 // This file holds the closed word classes the parser needs and the open
 // lists (compound nouns, verbs, adjectives, non-object nouns) that steer
-// its guesses. Every list is lower case and singular.
+// its guesses. Every list is lower case, and the noun lists are singular.
 
 // numbers are the number words; "dozen" reads as 12.
 var numbers = map[string]int{
@@ -79,7 +79,7 @@ var adjectives = words(`beautiful pretty cute ugly old new young ancient modern 
 	decorative delicious tasty juicy sweet sour spicy salty crispy crunchy creamy broken
 	cracked damaged torn shattered open closed electric electronic digital wild domestic
 	famous favorite favourite lucky magical mysterious strange unusual unique different
-	same only final latest first second close third last next main entire whole single double
+	same only final latest first second close last next upper lower central inner outer main entire whole single double
 	unlikely useful fashionable picturesque precious beloved blank contrasting celestial
 	floral rustic tropical exotic steep calm stunning majestic gorgeous lovely adorable
 	fierce friendly curious brave proud shy gentle healthy cheap
@@ -108,7 +108,8 @@ var stopNouns = words(`way time day night morning evening afternoon moment beaut
 	weather music rhythm tune atmosphere game fun joy love idea dream peace work job role
 	scene choice piece pair shape mind tension fragrance help sense chance place
 	direction detail color colour texture size number variety amount glimpse moment
-	style look manner fashion order trouble matter reason fact question answer`)
+	style look manner fashion order trouble matter reason fact question answer image
+	canvas region section portion composition third quarter`)
 
 // collectiveNouns name a set of the things after "of": in "a group of
 // people" the object is the people.
@@ -118,7 +119,7 @@ var collectiveNouns = map[string]int{
 	"lot": 0, "number": 0, "variety": 0, "cluster": 0, "swarm": 0, "pack": 0,
 	"litter": 0, "line": 0, "heap": 0, "bundle": 0, "family": 0, "troop": 0,
 	"fleet": 0, "pod": 0, "colony": 0, "array": 0, "assortment": 0, "series": 0,
-	"pair": 2, "couple": 2, "dozen": 12, "trio": 3,
+	"pair": 2, "couple": 2, "trio": 3,
 }
 
 // portionNouns name a part of the thing after "of": in "a triangular slice
@@ -194,11 +195,11 @@ var verbs = words(`hold carry eat drink feed ride pet hug wash push pull watch c
 	illuminate attract keep release jot hold make lead fill complete entertain create
 	conduct enjoy march chant wave walk chat add knead place melt laugh catch mow wax
 	practice practise juggle rush shake repair pretend shop navigate grab paint draw build
-	climb climbing sail float glide soar flow grow bloom shine glow sparkle stare gaze
+	climb sail float glide soar flow grow bloom shine glow sparkle stare gaze
 	point reach touch smell taste kiss greet meet talk speak tell show give take bring put
 	set lift drop fold roll spin twist bend stretch lay sweep brush comb dry iron sew knit
 	stitch carve plant water dig rake pick gather collect sort stack arrange organize
-	organise prepare pour spread chop peel grate whisk fry grill roast toast heat cool
+	organise prepare pour spread chop peel grate whisk fry grill roast heat cool
 	freeze thaw steam bake dine feast sip bite chew lick sniff bark meow roar howl chirp
 	buzz quack hop crawl climb slide skate ski surf dive paddle row steer drive park ride
 	fly land board wait sit stand kneel crouch squat bow nod smile frown cry weep yell
@@ -213,19 +214,18 @@ var verbs = words(`hold carry eat drink feed ride pet hug wash push pull watch c
 	rest sleep dream wake yawn stretch exercise train lift pose model sculpt mold mould
 	weave repair paint sketch draw doodle scribble type text call phone email browse
 	scroll tap swipe click type hold grip squeeze pinch poke stroke scratch rub pat tickle
-	sniff lick nibble gnaw graze munch devour swallow sip slurp gulp drink toast cheer
+	sniff lick nibble gnaw graze munch devour swallow sip slurp gulp drink cheer
 	pass sizzle tick leap pound stick unload cheat share move go avoid soothe chug come hope
 	try want need bounce twirl soar`)
 
 // irregularPast are past forms of verbs.
-var irregularPast = words(`sat stood flew ran ate drank held hung made led kept lay lain rode
-	sang swam grew threw took gave went came saw wore read fed fell found built brought
-	bought caught drew drove spun sprang struck swept shone slept spread put cut hit beat
-	broke chose dug felt fought hid knelt leapt lit met paid sent shook sold split stuck
-	swung taught thought told tore won wrote woke blew bent bit bled bred clung crept dealt
-	dove fled flung forgot froze ground knew meant rang rose sank sought shot shrank slid
-	slung sped spent spilt spoke stole stung strode strove sunk swore thrust trod
-	understood wept wound`)
+var irregularPast = words(`sat stood flew ran ate drank held hung made led kept rode sang swam
+	grew threw took gave went came wore read fed found built brought bought caught drew drove
+	spun sprang struck swept shone slept spread put cut hit beat broke chose dug fought hid
+	knelt leapt met paid sent shook sold split stuck swung taught thought told tore won wrote
+	woke blew bent bled bred clung crept dealt fled flung forgot froze knew meant rang sank
+	sought shot shrank slid slung sped spent spilt spoke stole stung strode strove sunk swore
+	thrust trod understood wept`)
 
 // ingNouns end in -ing but are nouns.
 var ingNouns = words(`ring king wing string thing swing spring ceiling building painting

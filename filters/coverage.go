@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 
 	"github.com/twigdata/twig/annotators"
 	"github.com/twigdata/twig/schema"
@@ -11,9 +12,11 @@ import (
 
 // Coverage checks that every object the prompt names appears in some
 // thought that conditioned the image, with the colour, shape and texture
-// the prompt binds to it. Objects are found by annotators.Parse on the
-// prompt and on the thoughts. Its score is the share of objects covered; a
-// prompt in which no object is found passes with score 1.
+// the prompt binds to it: some thought must contain the object's noun
+// (singular or plural) and each of its attribute words (synonyms count).
+// Objects come from annotators.Parse on the prompt; thoughts are matched
+// word by word, so any sentence structure counts. Its score is the share
+// of objects covered; a prompt in which no object is found passes.
 type Coverage struct{}
 
 // NewCoverage returns the coverage judge.
@@ -30,13 +33,13 @@ func (*Coverage) Judge(_ context.Context, t *schema.Trajectory) (schema.JudgeRes
 	if len(want) == 0 {
 		return schema.JudgeResult{Score: 1, Pass: true, Reason: "no object found in the prompt"}, nil
 	}
-	var have []annotators.Object
+	var thoughts []words
 	for _, th := range Thoughts(t) {
-		have = append(have, annotators.Parse(th).Objects...)
+		thoughts = append(thoughts, wordsOf(th))
 	}
 	var missing []string
 	for _, o := range want {
-		if !covered(o, have) {
+		if !covered(o, thoughts) {
 			missing = append(missing, describe(o))
 		}
 	}
@@ -52,13 +55,52 @@ func (*Coverage) Judge(_ context.Context, t *schema.Trajectory) (schema.JudgeRes
 	return r, nil
 }
 
-// covered reports whether some object in have is o with o's attributes.
-func covered(o annotators.Object, have []annotators.Object) bool {
-	for _, h := range have {
-		if h.Noun == o.Noun &&
-			(o.Colour == "" || h.Colour == o.Colour) &&
-			(o.Shape == "" || h.Shape == o.Shape) &&
-			(o.Texture == "" || h.Texture == o.Texture) {
+// words is a thought as singular nouns and canonical attributes.
+type words struct {
+	seq   []string        // every word, singularised, in order
+	attrs map[string]bool // canonical colour, shape and texture words
+}
+
+func wordsOf(s string) words {
+	w := words{attrs: map[string]bool{}}
+	for _, f := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-'
+	}) {
+		w.seq = append(w.seq, annotators.Singular(f))
+		for _, c := range []string{annotators.CanonicalColour(f), annotators.CanonicalShape(f), annotators.CanonicalTexture(f)} {
+			if c != "" {
+				w.attrs[c] = true
+			}
+		}
+	}
+	return w
+}
+
+// covered reports whether some thought names o with its attributes.
+func covered(o annotators.Object, thoughts []words) bool {
+	noun := strings.Fields(o.Noun)
+	for _, w := range thoughts {
+		if hasRun(w.seq, noun) &&
+			(o.Colour == "" || w.attrs[o.Colour]) &&
+			(o.Shape == "" || w.attrs[o.Shape]) &&
+			(o.Texture == "" || w.attrs[o.Texture]) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRun reports whether seq contains run as consecutive words.
+func hasRun(seq, run []string) bool {
+	for i := 0; i+len(run) <= len(seq); i++ {
+		match := true
+		for j, r := range run {
+			if seq[i+j] != annotators.Singular(r) {
+				match = false
+				break
+			}
+		}
+		if match {
 			return true
 		}
 	}

@@ -95,3 +95,43 @@ func TestApplyRecordsEveryJudge(t *testing.T) {
 		t.Errorf("Validate accepted a policy naming an unknown judge")
 	}
 }
+
+func TestCoverage(t *testing.T) {
+	tests := []struct {
+		name     string
+		prompt   string
+		thoughts []string
+		want     schema.JudgeResult
+	}{
+		{"all covered", "a green bench and a blue bowl",
+			[]string{"The background is plain.", "A green bench stands beside a blue bowl.", "The ground is even."},
+			schema.JudgeResult{Score: 1, Pass: true, Reason: "all 2 objects covered"}},
+		{"covered across thoughts and in plural", "two cats and a red apple",
+			[]string{"Two cats sit together.", "A red apple lies on the grass.", "The ground is even."},
+			schema.JudgeResult{Score: 1, Pass: true, Reason: "all 2 objects covered"}},
+		{"object missing", "a green bench and a blue bowl",
+			[]string{"The background is plain.", "A green bench stands alone.", "The ground is even."},
+			schema.JudgeResult{Score: 0.5, Pass: false, Reason: "not in any thought: blue bowl"}},
+		{"wrong colour", "a red apple and a green train",
+			[]string{"The sky is clear.", "A green apple sits beside a green train.", "The ground is even."},
+			schema.JudgeResult{Score: 0.5, Pass: false, Reason: "not in any thought: red apple"}},
+		{"synonym attribute", "a circular clock and a wooden desk",
+			[]string{"The wall is plain.", "A round clock hangs over a wooden desk.", "The floor is even."},
+			schema.JudgeResult{Score: 1, Pass: true, Reason: "all 2 objects covered"}},
+		{"compound noun", "a metallic fork and a wooden jewelry box",
+			[]string{"The backdrop is plain.", "A metallic fork lies by a wooden jewelry box.", "The ground is even."},
+			schema.JudgeResult{Score: 1, Pass: true, Reason: "all 2 objects covered"}},
+	}
+	j := filters.NewCoverage()
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := j.Judge(context.Background(), withThoughts(tc.prompt, tc.thoughts...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Errorf("Judge = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

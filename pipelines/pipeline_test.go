@@ -96,8 +96,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("manifest provenance: hash %q models %v templates %v", m.ConfigHash, m.Models, m.Templates)
 	}
 	// The staging area is gone once the version is committed.
-	if entries, _ := os.ReadDir(filepath.Join(dir, "test", "v1", "_staging")); len(entries) > 0 {
-		t.Errorf("staging not cleared: %d entries left", len(entries))
+	var left []string
+	filepath.WalkDir(filepath.Join(dir, "test", "v1", "_staging"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("staging not cleared: %d files left, e.g. %s", len(left), left[0])
 	}
 	checkWithPython(t, filepath.Join(dir, "test", "v1"), c)
 }

@@ -8,9 +8,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path"
+	"path/filepath"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/twigdata/twig/exporters"
@@ -45,7 +48,7 @@ type runOptions struct {
 	prompts    string
 	bandRows   string
 	overwrite  bool
-	quiet      bool
+	verbose    bool
 }
 
 func cmdRun(ctx context.Context, args []string) error {
@@ -127,12 +130,19 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 		return err
 	}
 
+	// beam.Init sets up Beam's logging at this level; the embedded runner
+	// is chatty at "info".
+	beamlog.LogLevel = "warn"
+	if o.verbose {
+		beamlog.LogLevel = "info"
+	}
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
 	pipelines.Build(s, cfg)
 	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
+	removeEmptyDirs(o.out, prefix+"/_staging")
 	m, err := exporters.ReadManifest(ctx, bucket, prefix)
 	if err != nil {
 		return err
@@ -151,6 +161,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.configFile, "config", "", "JSON config `file` applied before the flags")
 	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
+	fs.BoolVar(&o.verbose, "verbose", false, "show the Beam runner's informational logs")
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
 	fs.StringVar(&c.Split, "split", c.Split, "split `name` of the accepted trajectories")
@@ -223,14 +234,22 @@ func loadConfigFile(file string, cfg *pipelines.Config) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(cfg); err != nil {
-		line := 1 + bytes.Count(b[:min(int(dec.InputOffset()), len(b))], []byte("\n"))
+		lineAt := func(off int64) int { return 1 + bytes.Count(b[:min(int(off), len(b))], []byte("\n")) }
+		line := lineAt(dec.InputOffset())
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line = 1 + bytes.Count(b[:se.Offset], []byte("\n"))
+			line = lineAt(se.Offset)
 		case errors.As(err, &te):
-			line = 1 + bytes.Count(b[:te.Offset], []byte("\n"))
+			line = lineAt(te.Offset)
+		default:
+			// An unknown field: point at the key itself.
+			if _, field, ok := strings.Cut(err.Error(), "unknown field "); ok {
+				if i := bytes.Index(b, []byte(field)); i >= 0 {
+					line = lineAt(int64(i))
+				}
+			}
 		}
 		return fmt.Errorf("%s:%d: %w", file, line, err)
 	}
@@ -275,5 +294,25 @@ func printSummary(w io.Writer, m *exporters.Manifest, where string) {
 		st.Regions, st.RepaintedRegions, 100*st.RepaintShare, st.ParseFailures, st.CritiqueRetries)
 	for _, name := range slices.Sorted(maps.Keys(st.JudgeFails)) {
 		fmt.Fprintf(w, "judge %-14s failed %d\n", name+":", st.JudgeFails[name])
+	}
+}
+
+// removeEmptyDirs removes the empty folders a local output keeps after its
+// staged objects were deleted (object stores have no folders to remove).
+func removeEmptyDirs(out, rel string) {
+	local, err := bucketURL(out, false)
+	if err != nil || !strings.HasPrefix(local, "file://") {
+		return
+	}
+	root := filepath.Join(out, filepath.FromSlash(rel))
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i]) // fails, harmlessly, on a folder that is not empty
 	}
 }

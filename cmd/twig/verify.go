@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path"
 
@@ -34,7 +35,7 @@ func cmdVerify(ctx context.Context, args []string) error {
 	return runVerify(ctx, fs.Arg(0), os.Stdout)
 }
 
-func runVerify(ctx context.Context, uri string, w *os.File) error {
+func runVerify(ctx context.Context, uri string, w io.Writer) error {
 	b, err := openBucket(ctx, uri, false)
 	if err != nil {
 		return err
@@ -44,6 +45,7 @@ func runVerify(ctx context.Context, uri string, w *os.File) error {
 	if err != nil {
 		return err
 	}
+	rep.Prefix = uri
 	fmt.Fprintln(w, rep)
 	if !rep.OK() {
 		return &exitError{code: 1, err: fmt.Errorf("%s: %d problems", path.Clean(uri), len(rep.Problems))}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/twigdata/twig/pipelines"
+)
+
+func smallConfig() pipelines.Config {
+	cfg := pipelines.DefaultConfig()
+	cfg.Builtin = 12
+	return cfg
+}
+
+// TestRunVerify runs the command end to end on the embedded runner, then
+// verifies the version, then breaks a shard and sees verify fail.
+func TestRunVerify(t *testing.T) {
+	ctx := context.Background()
+	out := t.TempDir()
+	var stdout bytes.Buffer
+	if err := runPipeline(ctx, smallConfig(), runOptions{out: out}, &stdout); err != nil {
+		t.Fatalf("run: %v\n%s", err, stdout.String())
+	}
+	for _, want := range []string{"seeded:     12", "accepted:", "rejected:", "repainted", "time:"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
+		}
+	}
+	version := filepath.Join(out, "twig-sim", "v1")
+	if err := runVerify(ctx, version, &stdout); err != nil {
+		t.Fatalf("verify a fresh version: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(version, "_staging")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("staging folder left behind: %v", err)
+	}
+
+	// A second run with the same configuration makes no model call.
+	stdout.Reset()
+	if err := runPipeline(ctx, smallConfig(), runOptions{out: out}, &stdout); err != nil || !strings.Contains(stdout.String(), "nothing to do") {
+		t.Errorf("rerun: %v\n%s", err, stdout.String())
+	}
+
+	shard := filepath.Join(version, "data", "trajectories", "train-00000-of-00001.parquet")
+	b, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(shard, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exitError
+	if err := runVerify(ctx, version, &stdout); !errors.As(err, &ee) || ee.code != 1 {
+		t.Errorf("verify a corrupted shard = %v, want exit code 1", err)
+	}
+}
+
+func TestRunRejectsBadInput(t *testing.T) {
+	dir := t.TempDir()
+	badJSON := filepath.Join(dir, "bad.json")
+	os.WriteFile(badJSON, []byte("{\n  \"dataset\": \"x\",\n  \"no_such_knob\": 3\n}\n"), 0o644)
+	typeJSON := filepath.Join(dir, "type.json")
+	os.WriteFile(typeJSON, []byte("{\n  \"engine\": {\n    \"k\": \"three\"\n  }\n}\n"), 0o644)
+	tests := []struct {
+		name   string
+		config func(*pipelines.Config)
+		opts   runOptions
+		want   string
+	}{
+		{"no out", nil, runOptions{}, "--out is required"},
+		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, "config k:"},
+		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, "config theta:"},
+		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, "config concurrency:"},
+		{"bad dataset name", func(c *pipelines.Config) { c.Dataset = "../escape" }, runOptions{out: dir}, "config dataset:"},
+		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, "--prompts:"},
+		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, "--band-rows:"},
+		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Required = []string{"vlm"} }, runOptions{out: dir}, `required judge "vlm"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := pipelines.DefaultConfig()
+			if tc.config != nil {
+				tc.config(&cfg)
+			}
+			err := runPipeline(context.Background(), cfg, tc.opts, new(bytes.Buffer))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("runPipeline = %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ file, want string }{
+		{badJSON, "bad.json:3: json: unknown field \"no_such_knob\""},
+		{typeJSON, "type.json:3:"},
+	} {
+		cfg := pipelines.DefaultConfig()
+		if err := loadConfigFile(tc.file, &cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("loadConfigFile(%s) = %v, want an error containing %q", filepath.Base(tc.file), err, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 
@@ -29,6 +30,9 @@ type Config struct {
 	// Prompts are prompt files (already expanded from globs). When empty,
 	// Builtin prompts are composed instead.
 	Prompts []string `json:"prompts,omitempty"`
+	// PromptsDigest is the SHA-256 of the prompt files' names and contents
+	// (see DigestFiles), so that the config hash changes with them.
+	PromptsDigest string `json:"prompts_digest,omitempty"`
 	// Builtin is the number of composed T2I-CompBench-style prompts.
 	Builtin int `json:"builtin,omitempty"`
 	// Limit keeps the first Limit distinct prompts (0: all).
@@ -136,6 +140,20 @@ func (c Config) Hash() string {
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// DigestFiles returns the hex SHA-256 over the names and contents of files.
+func DigestFiles(files []string) (string, error) {
+	h := sha256.New()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", fmt.Errorf("digest prompts: %w", err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", f, len(b))
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // judges returns the judges of a configuration, in a fixed order.

@@ -136,6 +136,8 @@ func PlanSeeds(lines []seeds.Line, dataset, split string, limit, samples int, se
 		}
 		seen[l.Normalized] = true
 		p.Prompts++
+		src := l.Source
+		src.ID = l.ID
 		category := l.Category
 		if category == "" {
 			category = annotators.Parse(l.Normalized).Category
@@ -144,7 +146,7 @@ func PlanSeeds(lines []seeds.Line, dataset, split string, limit, samples int, se
 			id := schema.TrajectoryID(dataset, l.Normalized, i)
 			out = append(out, schema.Seed{
 				ID: id, Dataset: dataset, Split: split,
-				Prompt: l.Prompt, PromptNormalized: l.Normalized, Source: l.Source,
+				Prompt: l.Prompt, PromptNormalized: l.Normalized, Source: src,
 				Category: category, SampleIndex: int32(i), Seed: SampleSeed(seed, id),
 			})
 		}

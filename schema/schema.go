@@ -80,6 +80,8 @@ type Source struct {
 	URI string `parquet:"uri" json:"uri"`
 	// Line is the 1-based line number in URI.
 	Line int64 `parquet:"line" json:"line"`
+	// ID is the record's own id in a JSONL source, when it has one.
+	ID string `parquet:"id" json:"id,omitempty"`
 }
 
 // Span is a half-open range [Start, End) of raster-order token positions.

@@ -92,6 +92,9 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 			return fmt.Errorf("--prompts: %w", err)
 		}
 		cfg.Prompts = files
+		if cfg.PromptsDigest, err = pipelines.DigestFiles(files); err != nil {
+			return fmt.Errorf("--prompts: %w", err)
+		}
 	}
 	if o.bandRows != "" {
 		rows, err := parseInts(o.bandRows)

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob"
@@ -24,7 +25,10 @@ import (
 
 // The pipeline tests run the real pipeline on the embedded prism runner,
 // one after another: prism's shared endpoint does not like t.Parallel.
-func TestMain(m *testing.M) { ptest.Main(m) }
+func TestMain(m *testing.M) {
+	beamlog.LogLevel = "warn" // the embedded runner is chatty at "info"
+	ptest.Main(m)
+}
 
 func fileURL(dir string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1&metadata=skip&no_tmp_dir=1"}).String()
@@ -248,11 +252,15 @@ func TestBadInput(t *testing.T) {
 	if err := os.WriteFile(prompts, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	jsonl := filepath.Join(dir, "more.jsonl")
+	if err := os.WriteFile(jsonl, []byte(`{"prompt": "a cubic dice and a cylindrical pencil holder", "id": "q-17", "category": "shape"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := testConfig(t, filepath.Join(dir, "out"))
-	cfg.Prompts = []string{prompts}
+	cfg.Prompts = []string{jsonl, prompts}
 	cfg.SamplesPerPrompt = 2
 	m := run(t, cfg)
-	want := exporters.Counts{Seeded: 2*2 + 3, DuplicatesDropped: 1}
+	want := exporters.Counts{Seeded: 3*2 + 3, DuplicatesDropped: 1}
 	got := m.Counts
 	if got.Seeded != want.Seeded || got.DuplicatesDropped != want.DuplicatesDropped || got.Failed < 3 || !got.Reconciles() {
 		t.Errorf("counts = %+v, want seeded %d, 1 duplicate, >= 3 failed, reconciled", got, want.Seeded)
@@ -263,6 +271,23 @@ func TestBadInput(t *testing.T) {
 	failed, err := exporters.ReadShard[schema.Failure](ctx, b, VersionPrefix(cfg), m.Shards["failed"][0].Path)
 	if err != nil {
 		t.Fatal(err)
+	}
+	var kept bool
+	for _, config := range []string{"trajectories", "rejected"} {
+		for _, sh := range m.Shards[config] {
+			rows, err := exporters.ReadShard[schema.Trajectory](ctx, b, VersionPrefix(cfg), sh.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range rows {
+				if r.Source.ID == "q-17" && r.Category == "shape" && strings.HasSuffix(r.Source.URI, "more.jsonl") && r.Source.Line == 1 {
+					kept = true
+				}
+			}
+		}
+	}
+	if !kept {
+		t.Errorf("the JSONL record's id, category and source were not kept")
 	}
 	var lines []string
 	for _, f := range failed {

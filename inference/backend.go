@@ -48,6 +48,13 @@ type DecodeResponse struct {
 	Model string
 }
 
+// Encoder tokenises an image with the generator's VQ encoder, for routes
+// that start from an image drawn elsewhere (the teacher-image route).
+type Encoder interface {
+	// Encode returns the image's tokens, raster order, one per patch.
+	Encode(ctx context.Context, png []byte) ([]int32, error)
+}
+
 // Reasoner writes thoughts before regions and critiques after them.
 type Reasoner interface {
 	// Think writes the thought that guides the next region.
@@ -89,6 +96,10 @@ type CritiqueRequest struct {
 	Temperature float64
 	MaxTokens   int
 	Seed        int64
+	// Unparsed holds the earlier answers to this same critique that could
+	// not be parsed, oldest first. A language-model critic turns them into a
+	// correction turn ("your answer did not follow the format...").
+	Unparsed []string
 }
 
 // Reply is a reasoner's raw answer.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 
 	"github.com/twigdata/twig/schema"
@@ -239,7 +240,7 @@ func (r *run) critiqueAttempt(ctx context.Context, k, a int, thoughts []string, 
 		reply, err := r.e.reasoner.Critique(ctx, CritiqueRequest{
 			Instruction: instr, Prompt: r.seed.Prompt, Thoughts: thoughts, Canvas: canvas,
 			Region: k, Regions: K, Temperature: cfg.ReasonTemperature, MaxTokens: cfg.ReasonMaxTokens,
-			Seed: r.callSeed(RoleCritique, k, a, try),
+			Seed: r.callSeed(RoleCritique, k, a, try), Unparsed: slices.Clone(c.Retries),
 		})
 		if err != nil {
 			return c, fmt.Errorf("attempt %d: critique: %w", a, err)

@@ -1,0 +1,81 @@
+package worker
+
+// Wire types of the worker protocol v1 (docs/worker-protocol.md). The JSON
+// field names are the protocol; the Go client in inference/remote and the
+// Python reference worker in inference/janus use the same names.
+
+// Paths of the protocol's endpoints.
+const (
+	PathGenerate = "/v1/generate"
+	PathDecode   = "/v1/decode"
+	PathEncode   = "/v1/encode"
+	PathInfo     = "/v1/info"
+	PathHealth   = "/healthz"
+	PathChat     = "/v1/chat/completions"
+)
+
+// GenerateRequest asks for the next region's tokens.
+type GenerateRequest struct {
+	Prefix      string  `json:"prefix"`
+	Prior       []int32 `json:"prior"`
+	N           int     `json:"n"`
+	CFG         float64 `json:"cfg"`
+	Temperature float64 `json:"temperature"`
+	TopK        int     `json:"top_k"`
+	TopP        float64 `json:"top_p"`
+	Seed        int64   `json:"seed"`
+}
+
+// Usage counts a call's tokens.
+type Usage struct {
+	InputTokens  int32 `json:"input_tokens"`
+	OutputTokens int32 `json:"output_tokens"`
+}
+
+// GenerateResponse is the answer to a GenerateRequest.
+type GenerateResponse struct {
+	Tokens []int32 `json:"tokens"`
+	Model  string  `json:"model"`
+	Usage  Usage   `json:"usage"`
+}
+
+// DecodeRequest asks for a token grid to be rendered.
+type DecodeRequest struct {
+	Tokens []int32 `json:"tokens"`
+}
+
+// DecodeResponse carries the rendered PNG (base64 in JSON).
+type DecodeResponse struct {
+	PNG   []byte `json:"png"`
+	Model string `json:"model"`
+}
+
+// EncodeRequest asks for an image to be tokenised.
+type EncodeRequest struct {
+	PNG []byte `json:"png"`
+}
+
+// EncodeResponse carries the image's tokens.
+type EncodeResponse struct {
+	Tokens []int32 `json:"tokens"`
+	Model  string  `json:"model"`
+}
+
+// Info describes the worker's model.
+type Info struct {
+	Model        string `json:"model"`
+	Revision     string `json:"revision"`
+	ImageSize    int    `json:"image_size"`
+	PatchSize    int    `json:"patch_size"`
+	CodebookSize int    `json:"codebook_size"`
+	MaxBatch     int    `json:"max_batch"`
+	MaxWaitMS    int    `json:"max_wait_ms"`
+}
+
+// ErrorBody is the body of every error answer.
+type ErrorBody struct {
+	Error struct {
+		Message string `json:"message"`
+		Type    string `json:"type"`
+	} `json:"error"`
+}

@@ -93,6 +93,27 @@ type Stats struct {
 	CritiqueRetries int64 `json:"critique_retries"`
 	// JudgeFails counts, per judge name, the trajectories it failed.
 	JudgeFails map[string]int64 `json:"judge_fails"`
+	// Calls counts, per role (think, generate, decode, critique, encode),
+	// the model calls answered from the call cache (hits) and made
+	// (misses). Empty when the run used no cache.
+	Calls map[string]CallCount `json:"calls,omitempty"`
+}
+
+// CallCount is one role's cache hits and misses.
+type CallCount struct {
+	Hits   int64 `json:"hits"`
+	Misses int64 `json:"misses"`
+}
+
+// AddCalls adds call counts for a role.
+func (s *Stats) AddCalls(role string, c CallCount) {
+	if s.Calls == nil {
+		s.Calls = map[string]CallCount{}
+	}
+	n := s.Calls[role]
+	n.Hits += c.Hits
+	n.Misses += c.Misses
+	s.Calls[role] = n
 }
 
 // Add counts one trajectory.
@@ -145,6 +166,9 @@ func (s *Stats) Merge(o Stats) {
 	s.CritiqueRetries += o.CritiqueRetries
 	for k, v := range o.JudgeFails {
 		inc(&s.JudgeFails, k, v)
+	}
+	for k, v := range o.Calls {
+		s.AddCalls(k, v)
 	}
 	s.share()
 }

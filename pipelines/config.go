@@ -48,6 +48,8 @@ type Config struct {
 	Engine inference.Config `json:"engine"`
 	// Sim configures the simulator backends.
 	Sim SimConfig `json:"sim"`
+	// Backends chooses real models and the call cache.
+	Backends Backends `json:"backends"`
 	// ThoughtFormat configures the thought-format judge; Policy the verdicts.
 	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
 	Policy        filters.Policy        `json:"policy"`
@@ -131,9 +133,11 @@ func (c Config) Validate() error {
 
 // Hash returns the hex SHA-256 of the configuration's canonical JSON,
 // leaving out what does not change the data: the output location, the
-// version name, the code version, the start time and the concurrency.
+// version name, the code version, the start time, the concurrency and the
+// call cache's location.
 func (c Config) Hash() string {
 	c.Output, c.Version, c.CodeVersion, c.Created, c.Concurrency = "", "", "", "", 0
+	c.Backends.Cache = ""
 	b, err := json.Marshal(c)
 	if err != nil {
 		panic(fmt.Sprintf("config hash: %v", err)) // plain data always marshals

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	register.DoFn3x0[int, func(*summary) bool, func(shardTask)](&planShardsFn{})
+	register.DoFn4x0[int, func(*summary) bool, func(shardTask), func(commitPart)](&planShardsFn{})
 	register.DoFn3x1[context.Context, shardTask, func(commitPart), error](&writeShardFn{})
 	register.DoFn4x1[context.Context, int, func(*schema.Failure) bool, func(commitPart), error](&writeFailedFn{})
 	register.DoFn2x0[[]byte, func(commitPart)](&startPartFn{})
@@ -37,6 +37,7 @@ const (
 	partStart = "start" // always present, so the commit runs even on empty input
 	partSeeds = "seeds" // the seed stage's counts
 	partShard = "shard" // one written shard, with the statistics of its rows
+	partCalls = "calls" // model calls made and answered from the cache
 )
 
 // commitPart is one piece of what the manifest says, gathered from the
@@ -55,6 +56,8 @@ type commitPart struct {
 	SeedFailures int64                `json:"seed_failures,omitempty"`
 	Models       []schema.RoleModel   `json:"models,omitempty"`
 	Templates    []schema.TemplateRef `json:"templates,omitempty"`
+	// Model calls per role (partCalls).
+	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
 
 // shardTask asks for one shard to be written from staged trajectories.
@@ -70,14 +73,14 @@ type shardTask struct {
 func Export(s beam.Scope, cfg Config, sums, failed, seedParts beam.PCollection) beam.PCollection {
 	s = s.Scope("Export")
 	prefix := VersionPrefix(cfg)
-	tasks := beam.ParDo(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split},
+	tasks, calls := beam.ParDo2(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split},
 		beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
 	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg)},
 		beam.Reshuffle(s, tasks))
 	failedShards := beam.ParDo(s, &writeFailedFn{Output: cfg.Output, Prefix: prefix},
 		beam.GroupByKey(s, beam.AddFixedKey(s, failed)))
 	start := beam.ParDo(s, &startPartFn{}, beam.Impulse(s))
-	parts := beam.Flatten(s, start, seedParts, shards, failedShards)
+	parts := beam.Flatten(s, start, seedParts, shards, failedShards, calls)
 	return beam.ParDo(s, newCommitFn(cfg), beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
 }
 
@@ -88,10 +91,20 @@ type planShardsFn struct {
 	Split      string `json:"split"`
 }
 
-func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit func(shardTask)) {
+func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit func(shardTask), part func(commitPart)) {
 	byConfig := map[string][]summary{}
+	calls := commitPart{Kind: partCalls}
 	var s summary
 	for iter(&s) {
+		for role, c := range s.Calls {
+			if calls.Calls == nil {
+				calls.Calls = map[string]exporters.CallCount{}
+			}
+			n := calls.Calls[role]
+			n.Hits, n.Misses = n.Hits+c.Hits, n.Misses+c.Misses
+			calls.Calls[role] = n
+		}
+		s.Calls = nil
 		config := exporters.ConfigRejected
 		if s.Verdict.Status == schema.StatusAccepted {
 			config = exporters.ConfigTrajectories
@@ -114,6 +127,7 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 			emit(shardTask{Config: config, Path: l.ShardPath(i, len(ranges)), Rows: rows[r.Start:r.End]})
 		}
 	}
+	part(calls)
 }
 
 // writeShardFn writes one shard, reading each trajectory's full record
@@ -266,6 +280,10 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 			m.Models = mergeModels(m.Models, p.Models)
 			m.Templates = mergeTemplates(m.Templates, p.Templates)
 			seedFailures += p.SeedFailures
+		case partCalls:
+			for role, c := range p.Calls {
+				m.Stats.AddCalls(role, c)
+			}
 		}
 		p = commitPart{}
 	}

@@ -11,7 +11,9 @@ import (
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
 
+	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/cache"
 	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/schema"
 )
@@ -28,6 +30,9 @@ type generated struct {
 	T schema.Trajectory `json:"t"`
 	// Bytes is the size of the staged full record.
 	Bytes int64 `json:"bytes"`
+	// Calls counts the trajectory's cached and made model calls per role
+	// (empty without a cache, or when the trajectory was already staged).
+	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
 
 // Generate runs the TwiG loop on every seed, many at a time within a
@@ -36,7 +41,7 @@ type generated struct {
 func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) (gen, failed beam.PCollection) {
 	s = s.Scope("Generate")
 	return beam.ParDo2(s, &generateFn{
-		Engine: cfg.Engine, Sim: cfg.Sim, Output: cfg.Output, Staging: StagingPrefix(cfg),
+		Engine: cfg.Engine, Sim: cfg.Sim, Backends: cfg.Backends, Output: cfg.Output, Staging: StagingPrefix(cfg),
 		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.Concurrency,
 	}, seedCol)
 }
@@ -58,19 +63,21 @@ func StagingPrefix(cfg Config) string {
 type generateFn struct {
 	Engine      inference.Config `json:"engine"`
 	Sim         SimConfig        `json:"sim"`
+	Backends    Backends         `json:"backends"`
 	Output      string           `json:"output"`
 	Staging     string           `json:"staging"`
 	CodeVersion string           `json:"code_version"`
 	ConfigHash  string           `json:"config_hash"`
 	Concurrency int              `json:"concurrency"`
 
-	engine  *inference.Engine
-	bucket  *blob.Bucket
-	ctx     context.Context
-	cancel  context.CancelFunc
-	sem     chan struct{}
-	results chan genResult
-	pending int
+	engine   *inference.Engine
+	backends *backendSet
+	bucket   *blob.Bucket
+	ctx      context.Context
+	cancel   context.CancelFunc
+	sem      chan struct{}
+	results  chan genResult
+	pending  int
 }
 
 type genResult struct {
@@ -79,10 +86,16 @@ type genResult struct {
 }
 
 func (fn *generateFn) Setup(ctx context.Context) error {
-	e, err := NewSimEngine(fn.Engine, fn.Sim)
+	set, err := openBackends(ctx, fn.Engine, fn.Sim, fn.Backends)
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}
+	e, err := inference.New(fn.Engine, set.painter, set.reasoner)
+	if err != nil {
+		set.Close()
+		return fmt.Errorf("generate setup: %w", err)
+	}
+	fn.backends = set
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
 		return fmt.Errorf("generate setup: open %s: %w", redactURL(fn.Output), err)
@@ -156,6 +169,9 @@ func (fn *generateFn) Teardown() {
 	if fn.bucket != nil {
 		fn.bucket.Close()
 	}
+	if fn.backends != nil {
+		fn.backends.Close()
+	}
 }
 
 // produce returns the staged trajectory of a seed, running the loop only
@@ -179,9 +195,14 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	case gcerrors.Code(err) != gcerrors.NotFound:
 		return failed(fmt.Errorf("read staged %s: %w", key, err))
 	}
-	t, err := fn.engine.Run(ctx, seed)
+	var counts cache.Counts
+	t, err := fn.engine.Run(cache.WithCounts(ctx, &counts), seed)
 	if err != nil {
 		return failed(err)
+	}
+	calls := map[string]exporters.CallCount{}
+	for role, c := range counts.Snapshot() {
+		calls[role] = exporters.CallCount{Hits: c.Hits, Misses: c.Misses}
 	}
 	t.Provenance.CodeVersion, t.Provenance.ConfigHash = fn.CodeVersion, fn.ConfigHash
 	if b, err = json.Marshal(t); err != nil {
@@ -190,7 +211,7 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	if err := fn.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
-	return genResult{gen: generated{T: Strip(*t), Bytes: int64(len(b))}}
+	return genResult{gen: generated{T: Strip(*t), Bytes: int64(len(b)), Calls: calls}}
 }
 
 // NewSimEngine returns an engine over the simulated painter and reasoner.

@@ -6,6 +6,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
+	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/schema"
 )
@@ -31,6 +32,8 @@ type summary struct {
 	ParseFailed int `json:"parse_failed"`
 	// Scores are the first attempts' critique scores (-1: unparsed).
 	Scores []int32 `json:"scores"`
+	// Calls counts cached and made model calls per role.
+	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
 
 // Judge runs the configured judges on every trajectory and decides its
@@ -57,7 +60,9 @@ func (fn *judgeFn) ProcessElement(ctx context.Context, g generated, emit func(su
 			RawInput: []byte(t.Prompt), SampleIndex: t.SampleIndex, Error: err.Error()})
 		return
 	}
-	emit(summarize(&t, g.Bytes))
+	s := summarize(&t, g.Bytes)
+	s.Calls = g.Calls
+	emit(s)
 }
 
 func summarize(t *schema.Trajectory, bytes int64) summary {

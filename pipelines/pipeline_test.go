@@ -301,3 +301,27 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheAcrossVersions: a new version that changes only a judge setting
+// answers every model call from the cache.
+func TestCacheAcrossVersions(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "out"))
+	cfg.Builtin = 8
+	cfg.Backends.Cache = fileURL(filepath.Join(dir, "cache"))
+	first := run(t, cfg)
+	cfg.Version = "v2"
+	cfg.ThoughtFormat.MaxWords = 40
+	second := run(t, cfg)
+	if len(first.Stats.Calls) == 0 {
+		t.Fatalf("no call counted: %+v", first.Stats)
+	}
+	for role, c := range first.Stats.Calls {
+		if c.Misses == 0 || c.Hits != 0 {
+			t.Errorf("v1 %s calls = %+v, want misses only", role, c)
+		}
+		if got := second.Stats.Calls[role]; got.Misses != 0 || got.Hits != c.Misses {
+			t.Errorf("v2 %s calls = %+v, want %d hits and no miss", role, got, c.Misses)
+		}
+	}
+}

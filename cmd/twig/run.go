@@ -49,6 +49,7 @@ type runOptions struct {
 	bandRows   string
 	overwrite  bool
 	verbose    bool
+	cache      string
 }
 
 func cmdRun(ctx context.Context, args []string) error {
@@ -108,6 +109,11 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 		return fmt.Errorf("--out: %w", err)
 	}
 	cfg.Output = out
+	if o.cache != "" {
+		if cfg.Backends.Cache, err = bucketURL(o.cache, true); err != nil {
+			return fmt.Errorf("--cache: %w", err)
+		}
+	}
 	cfg.CodeVersion = codeVersion()
 	start := time.Now()
 	cfg.Created = start.UTC().Format(time.RFC3339)
@@ -165,6 +171,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
 	fs.BoolVar(&o.verbose, "verbose", false, "show the Beam runner's informational logs")
+	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
 	fs.StringVar(&c.Split, "split", c.Split, "split `name` of the accepted trajectories")
@@ -295,6 +302,9 @@ func printSummary(w io.Writer, m *exporters.Manifest, where string) {
 	fmt.Fprintf(w, "accepted:   %d\nrejected:   %d\nfailed:     %d\n", c.Accepted, c.Rejected, c.Failed)
 	fmt.Fprintf(w, "regions:    %d, repainted %d (%.1f%%), critique parse failures %d, critique retries %d\n",
 		st.Regions, st.RepaintedRegions, 100*st.RepaintShare, st.ParseFailures, st.CritiqueRetries)
+	for _, role := range slices.Sorted(maps.Keys(st.Calls)) {
+		fmt.Fprintf(w, "calls %-14s made %d, from cache %d\n", role+":", st.Calls[role].Misses, st.Calls[role].Hits)
+	}
 	for _, name := range slices.Sorted(maps.Keys(st.JudgeFails)) {
 		fmt.Fprintf(w, "judge %-14s failed %d\n", name+":", st.JudgeFails[name])
 	}

@@ -58,6 +58,9 @@ type Config struct {
 	// generation prefix (reference: no).
 	PromptInPrefix bool `json:"prompt_in_prefix"`
 
+	// Route is RouteInterleaved (the default) or RouteTeacherImage.
+	Route string `json:"route,omitempty"`
+
 	// ThinkTemplate and CritiqueTemplate name built-in templates.
 	ThinkTemplate    string `json:"think_template"`
 	CritiqueTemplate string `json:"critique_template"`
@@ -119,6 +122,11 @@ func (c Config) Validate() error {
 	case OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail:
 	default:
 		return bad("on_parse_failure", "%q must be %q, %q or %q", c.OnParseFailure, OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail)
+	}
+	switch c.Route {
+	case "", RouteInterleaved, RouteTeacherImage:
+	default:
+		return bad("route", "%q must be %q or %q", c.Route, RouteInterleaved, RouteTeacherImage)
 	}
 	if len(c.BandRows) > 0 {
 		if len(c.BandRows) != c.K {

@@ -40,6 +40,9 @@ type Engine struct {
 	reasoner Reasoner
 	think    *Template
 	critique *Template
+	// drawer and encoder serve the teacher-image route.
+	drawer  Drawer
+	encoder Encoder
 }
 
 // New returns an engine for a validated configuration.
@@ -85,6 +88,15 @@ func (e *Engine) Run(ctx context.Context, seed schema.Seed) (*schema.Trajectory,
 				ReasonTemperature: cfg.ReasonTemperature, ReasonMaxTokens: int32(cfg.ReasonMaxTokens),
 			},
 		},
+	}
+	if cfg.Route == RouteTeacherImage {
+		if e.drawer == nil || e.encoder == nil {
+			return nil, fmt.Errorf("trajectory %s: the teacher-image route needs a drawer and an encoder (NewTeacherImage)", seed.ID)
+		}
+		if err := e.runTeacherImage(ctx, t, seed); err != nil {
+			return nil, fmt.Errorf("trajectory %s: %w", seed.ID, err)
+		}
+		return t, nil
 	}
 	r := run{e: e, t: t, seed: seed, tokens: make([]int32, sched.NumTokens)}
 	var canvas []byte // the canvas after the last kept attempt

@@ -22,7 +22,17 @@ type Backends struct {
 type backendSet struct {
 	painter  inference.Painter
 	reasoner inference.Reasoner
+	drawer   inference.Drawer  // the teacher-image route only
+	encoder  inference.Encoder // the teacher-image route only
 	closers  []func() error
+}
+
+// engine returns the engine of the configured route over the backends.
+func (b *backendSet) engine(cfg inference.Config) (*inference.Engine, error) {
+	if cfg.Route == inference.RouteTeacherImage {
+		return inference.NewTeacherImage(cfg, b.painter, b.reasoner, b.drawer, b.encoder)
+	}
+	return inference.New(cfg, b.painter, b.reasoner)
 }
 
 func (b *backendSet) Close() {
@@ -39,6 +49,8 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 		painter:  sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate}),
 		reasoner: sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: sc.MalformedRate, DriftRate: sc.DriftRate}),
 	}
+	d := sim.NewDrawer(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
+	set.drawer, set.encoder = d, d
 	if bk.Cache == "" {
 		return set, nil
 	}
@@ -51,5 +63,7 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 	simRev := fmt.Sprintf("geometry=%d/%d mistake=%g malformed=%g drift=%g", geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
 	set.painter = c.Painter(set.painter, cache.Identity{Kind: "sim", Model: sim.DefaultPainterModel, Revision: simRev})
 	set.reasoner = c.Reasoner(set.reasoner, cache.Identity{Kind: "sim", Model: sim.DefaultReasonerModel, Revision: simRev})
+	set.drawer = c.Drawer(set.drawer, cache.Identity{Kind: "sim", Model: sim.DefaultDrawerModel, Revision: simRev})
+	set.encoder = c.Encoder(set.encoder, cache.Identity{Kind: "sim", Model: "twig-sim-vq", Revision: simRev})
 	return set, nil
 }

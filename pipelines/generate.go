@@ -90,7 +90,7 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}
-	e, err := inference.New(fn.Engine, set.painter, set.reasoner)
+	e, err := set.engine(fn.Engine)
 	if err != nil {
 		set.Close()
 		return fmt.Errorf("generate setup: %w", err)

@@ -325,3 +325,19 @@ func TestCacheAcrossVersions(t *testing.T) {
 		}
 	}
 }
+
+// TestTeacherImageRoute runs the paper's TwiG-50K route end to end: one
+// drawn image per prompt, tokenised into bands, every band critiqued and
+// none repainted.
+func TestTeacherImageRoute(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Builtin = 10
+	cfg.Engine.Route = "teacher-image"
+	m := run(t, cfg)
+	if m.Stats.Regions != 30 || m.Stats.RepaintedRegions != 0 {
+		t.Errorf("regions %d repainted %d, want 30 and none", m.Stats.Regions, m.Stats.RepaintedRegions)
+	}
+	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "draw" }) {
+		t.Errorf("models %v name no drawing model", m.Models)
+	}
+}

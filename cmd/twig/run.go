@@ -24,6 +24,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
 )
@@ -196,6 +197,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.BoolVar(&c.Engine.CritiqueRepaints, "critique-repaints", c.Engine.CritiqueRepaints, "critique repaints again")
 	fs.IntVar(&c.Engine.CritiqueRetries, "critique-retries", c.Engine.CritiqueRetries, "extra critique calls when an answer cannot be parsed")
 	fs.StringVar(&c.Engine.OnParseFailure, "on-parse-failure", c.Engine.OnParseFailure, "after the retries: keep (mark parse_failed), repaint, or fail")
+	fs.StringVar(&c.Engine.Route, "route", inference.RouteInterleaved, "interleaved (think, paint, critique, repaint) or teacher-image (captions, one drawn image, tokenised, critiqued; the paper's TwiG-50K route)")
 	fs.BoolVar(&c.Engine.PromptInPrefix, "prompt-in-prefix", c.Engine.PromptInPrefix, "put the prompt before the thoughts in the generation prefix")
 	fs.Float64Var(&c.Sim.MistakeRate, "sim-mistake-rate", c.Sim.MistakeRate, "simulated painter: chance of a mistake per object")
 	fs.Float64Var(&c.Sim.MalformedRate, "sim-malformed-rate", c.Sim.MalformedRate, "simulated critic: chance of a malformed answer")

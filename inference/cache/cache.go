@@ -258,6 +258,25 @@ func (r *reasoner) Critique(ctx context.Context, req inference.CritiqueRequest) 
 	})
 }
 
+// Drawer wraps an image drawer so that its calls are cached.
+func (c *Cache) Drawer(d inference.Drawer, id Identity) inference.Drawer {
+	return &drawer{c: c, next: d, id: id}
+}
+
+type drawer struct {
+	c    *Cache
+	next inference.Drawer
+	id   Identity
+}
+
+var _ inference.Drawer = (*drawer)(nil)
+
+func (d *drawer) Draw(ctx context.Context, req inference.DrawRequest) (inference.DrawResponse, error) {
+	return do(ctx, d.c, inference.RoleDraw, d.id, req, func() (inference.DrawResponse, error) {
+		return d.next.Draw(ctx, req)
+	})
+}
+
 type encoder struct {
 	c    *Cache
 	next inference.Encoder
@@ -266,11 +285,8 @@ type encoder struct {
 
 var _ inference.Encoder = (*encoder)(nil)
 
-// RoleEncode is the role of encode calls.
-const RoleEncode = "encode"
-
 func (e *encoder) Encode(ctx context.Context, png []byte) ([]int32, error) {
-	return do(ctx, e.c, RoleEncode, e.id, digest(png), func() ([]int32, error) {
+	return do(ctx, e.c, inference.RoleEncode, e.id, digest(png), func() ([]int32, error) {
 		return e.next.Encode(ctx, png)
 	})
 }

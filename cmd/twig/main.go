@@ -5,6 +5,7 @@
 //
 //	twig run --out DIR [flags]   run the pipeline (embedded runner and simulator by default)
 //	twig verify URI              check a dataset version
+//	twig worker --listen ADDR    serve the GPU worker protocol (simulator backend)
 //	twig version                 print the version
 //
 // Run "twig COMMAND --help" for a command's flags.
@@ -37,6 +38,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the pipeline and write a dataset version", cmdRun},
 		{"verify", "check a dataset version: manifest, checksums, counts, schema", cmdVerify},
+		{"worker", "serve the GPU worker protocol over HTTP (simulator backend)", cmdWorker},
 		{"version", "print the twig version", func(context.Context, []string) error {
 			fmt.Println("twig", codeVersion())
 			return nil

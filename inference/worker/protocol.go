@@ -12,6 +12,9 @@ const (
 	PathInfo     = "/v1/info"
 	PathHealth   = "/healthz"
 	PathChat     = "/v1/chat/completions"
+	// PathStats is the batcher's counters, GET: a twig worker's addition
+	// to the protocol (see [Stats]).
+	PathStats = "/v1/stats"
 )
 
 // GenerateRequest asks for the next region's tokens.
@@ -71,6 +74,27 @@ type Info struct {
 	MaxBatch     int    `json:"max_batch"`
 	MaxWaitMS    int    `json:"max_wait_ms"`
 }
+
+// ModelID is the model name that answers carry: "Model@Revision", or
+// Model alone when the revision is empty.
+func (i Info) ModelID() string {
+	if i.Revision == "" {
+		return i.Model
+	}
+	return i.Model + "@" + i.Revision
+}
+
+// Values of ErrorBody's error type.
+const (
+	// ErrorInvalidRequest: the request is wrong and will fail again
+	// (400, 404, 405, 413).
+	ErrorInvalidRequest = "invalid_request_error"
+	// ErrorOverloaded: the queue is full or the worker is loading or
+	// shutting down (503, with Retry-After).
+	ErrorOverloaded = "overloaded_error"
+	// ErrorServer: transient trouble on the server (500).
+	ErrorServer = "server_error"
+)
 
 // ErrorBody is the body of every error answer.
 type ErrorBody struct {

@@ -1,0 +1,322 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/twigdata/twig/inference"
+)
+
+// ChatRequest is the part of an OpenAI chat-completions request that the
+// worker reads; other fields are ignored.
+type ChatRequest struct {
+	Model    string        `json:"model"`
+	Messages []ChatMessage `json:"messages"`
+	// Temperature is nil when not given (OpenAI's default is 1).
+	Temperature *float64 `json:"temperature,omitempty"`
+	// MaxTokens (or its newer name MaxCompletionTokens) caps the answer.
+	MaxTokens           int `json:"max_tokens,omitempty"`
+	MaxCompletionTokens int `json:"max_completion_tokens,omitempty"`
+	// Seed is nil when not given, which reads as seed 0.
+	Seed   *int64 `json:"seed,omitempty"`
+	N      int    `json:"n,omitempty"`
+	Stream bool   `json:"stream,omitempty"`
+}
+
+// ChatMessage is one message of a conversation.
+type ChatMessage struct {
+	Role    string  `json:"role"`
+	Content Content `json:"content"`
+}
+
+// Content is a message's content: on the wire either a plain string or
+// an array of parts. A string reads as one text part, and one text part
+// writes as a string.
+type Content []ContentPart
+
+// ContentPart is a text part ({"type": "text", "text": ...}) or an image
+// part ({"type": "image_url", "image_url": {"url": ...}}).
+type ContentPart struct {
+	Type     string    `json:"type"`
+	Text     string    `json:"text,omitempty"`
+	ImageURL *ImageURL `json:"image_url,omitempty"`
+}
+
+// ImageURL holds an image, for the worker a "data:image/png;base64,..."
+// URL.
+type ImageURL struct {
+	URL    string `json:"url"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// UnmarshalJSON reads a string, an array of parts or null.
+func (c *Content) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case string(b) == "null":
+		*c = nil
+		return nil
+	case len(b) > 0 && b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*c = Content{{Type: "text", Text: s}}
+		return nil
+	}
+	var parts []ContentPart
+	if err := json.Unmarshal(b, &parts); err != nil {
+		return errors.New("content: want a string or an array of content parts")
+	}
+	*c = parts
+	return nil
+}
+
+// MarshalJSON writes a lone text part (or nothing) as a string, else the
+// array of parts.
+func (c Content) MarshalJSON() ([]byte, error) {
+	switch {
+	case len(c) == 0:
+		return []byte(`""`), nil
+	case len(c) == 1 && c[0].Type == "text":
+		return json.Marshal(c[0].Text)
+	}
+	return json.Marshal([]ContentPart(c))
+}
+
+// Text returns the text parts joined by newlines.
+func (c Content) Text() string {
+	var texts []string
+	for _, p := range c {
+		if p.Type == "text" {
+			texts = append(texts, p.Text)
+		}
+	}
+	return strings.Join(texts, "\n")
+}
+
+// ChatResponse is an OpenAI chat completion.
+type ChatResponse struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	Model   string       `json:"model"`
+	Choices []ChatChoice `json:"choices"`
+	Usage   ChatUsage    `json:"usage"`
+}
+
+// ChatChoice is one answer of a completion.
+type ChatChoice struct {
+	Index        int         `json:"index"`
+	Message      ChatMessage `json:"message"`
+	FinishReason string      `json:"finish_reason"`
+}
+
+// ChatUsage counts a completion's tokens.
+type ChatUsage struct {
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	TotalTokens      int `json:"total_tokens"`
+}
+
+// chat answers a chat completion with the backend's reasoner: it reads
+// from the conversation what the reasoner needs (see instruction) and
+// calls Think or Critique.
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	if s.reasoner == nil {
+		writeError(w, http.StatusNotFound, ErrorInvalidRequest, "this worker does not serve chat completions")
+		return
+	}
+	var req ChatRequest
+	if !s.read(w, r, &req) {
+		return
+	}
+	in, err := readInstruction(req)
+	if err != nil {
+		s.fail(w, r, &RequestError{Err: err})
+		return
+	}
+	var reply inference.Reply
+	if in.critique {
+		reply, err = s.reasoner.Critique(r.Context(), inference.CritiqueRequest{
+			Instruction: in.text, Prompt: in.prompt, Thoughts: in.thoughts, Canvas: in.canvas,
+			Region: in.band, Regions: in.regions, Temperature: in.temperature, MaxTokens: in.maxTokens,
+			Seed: in.seed, Unparsed: in.unparsed,
+		})
+	} else {
+		reply, err = s.reasoner.Think(r.Context(), inference.ThinkRequest{
+			Instruction: in.text, Prompt: in.prompt, Previous: in.thoughts, Canvas: in.canvas,
+			Region: in.band, Regions: in.regions, Temperature: in.temperature, MaxTokens: in.maxTokens,
+			Seed: in.seed,
+		})
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s", reply.Model, in.text, in.seed, reply.Text)
+	prompt, completion := int(reply.Usage.InputTokens), int(reply.Usage.OutputTokens)
+	writeJSON(w, http.StatusOK, ChatResponse{
+		ID:     fmt.Sprintf("chatcmpl-%016x", h.Sum64()),
+		Object: "chat.completion",
+		Model:  reply.Model,
+		Choices: []ChatChoice{{
+			Message:      ChatMessage{Role: "assistant", Content: Content{{Type: "text", Text: reply.Text}}},
+			FinishReason: "stop",
+		}},
+		Usage: ChatUsage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion},
+	})
+}
+
+// instruction is what a chat request asks of the reasoner.
+type instruction struct {
+	text        string // the rendered instruction
+	critique    bool
+	prompt      string
+	thoughts    []string // earlier thoughts (think) or thoughts so far (critique)
+	band        int      // 0-based
+	regions     int
+	canvas      []byte
+	unparsed    []string // answers before correction turns, oldest first
+	temperature float64
+	maxTokens   int
+	seed        int64
+}
+
+var (
+	// promptRe finds the prompt in the think ("must show") and critique
+	// ("for the prompt") templates; the prompt runs to the last quote of
+	// the line.
+	promptRe = regexp.MustCompile(`(?:must show|for the prompt): "(.*)"`)
+	// bandRe finds "band N of K"; the last one outside the prompt and
+	// the thoughts names the band.
+	bandRe = regexp.MustCompile(`\bband (\d+) of (\d+)\b`)
+)
+
+// readInstruction recovers a think or critique call from a conversation.
+// The templates in inference/templates are the contract: the first
+// system or user message with a prompt line is the instruction; its
+// "- " lines are the thoughts; "band N of K" names the band; an
+// instruction that asks for IMPROVED_DESCRIPTION is a critique. The
+// canvas is the last image of a system or user message. Every assistant
+// message after the instruction answered by a user message is a
+// correction turn: its text goes
+// to CritiqueRequest.Unparsed, and the number of correction turns is
+// mixed into the seed, so a retry draws a new answer.
+func readInstruction(req ChatRequest) (instruction, error) {
+	in := instruction{temperature: 1, maxTokens: req.MaxTokens}
+	switch {
+	case req.Stream:
+		return in, errors.New("streaming is not supported")
+	case req.N > 1:
+		return in, fmt.Errorf("n %d: the worker answers one choice", req.N)
+	case len(req.Messages) == 0:
+		return in, errors.New("no messages")
+	}
+	if req.Temperature != nil {
+		in.temperature = *req.Temperature
+	}
+	if in.maxTokens <= 0 {
+		in.maxTokens = req.MaxCompletionTokens
+	}
+	if req.Seed != nil {
+		in.seed = *req.Seed
+	}
+	at := -1
+	for i, m := range req.Messages {
+		if m.Role == "assistant" {
+			if at >= 0 && i+1 < len(req.Messages) && req.Messages[i+1].Role == "user" {
+				in.unparsed = append(in.unparsed, m.Content.Text())
+			}
+			continue
+		}
+		for _, p := range m.Content {
+			if p.Type != "image_url" {
+				continue
+			}
+			if p.ImageURL == nil {
+				return in, fmt.Errorf("message %d: image_url part without an image_url", i)
+			}
+			png, err := decodeDataURL(p.ImageURL.URL)
+			if err != nil {
+				return in, fmt.Errorf("message %d: %w", i, err)
+			}
+			in.canvas = png
+		}
+		if at < 0 && promptRe.MatchString(m.Content.Text()) {
+			at = i
+		}
+	}
+	if at < 0 {
+		return in, errors.New(`cannot interpret the conversation: no think or critique instruction (a message with "must show: \"...\"" or "for the prompt: \"...\"")`)
+	}
+	in.text = req.Messages[at].Content.Text()
+	if err := in.parse(); err != nil {
+		return in, err
+	}
+	if n := len(in.unparsed); n > 0 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/retry/%d", in.seed, n)
+		in.seed = int64(h.Sum64() >> 1)
+	}
+	if !in.critique {
+		in.unparsed = nil
+	}
+	return in, nil
+}
+
+// parse reads the prompt, the thoughts, the band and the kind from the
+// instruction text.
+func (in *instruction) parse() error {
+	loc := promptRe.FindStringSubmatchIndex(in.text)
+	in.prompt = in.text[loc[2]:loc[3]]
+	rest := in.text[:loc[0]] + in.text[loc[1]:]
+	var other []string
+	for line := range strings.Lines(rest) {
+		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "- "); ok {
+			in.thoughts = append(in.thoughts, strings.TrimSpace(t))
+			continue
+		}
+		other = append(other, line)
+	}
+	bands := bandRe.FindAllStringSubmatch(strings.Join(other, ""), -1)
+	if len(bands) == 0 {
+		return errors.New(`cannot interpret the instruction: no "band N of K"`)
+	}
+	m := bands[len(bands)-1]
+	band, err1 := strconv.Atoi(m[1])
+	regions, err2 := strconv.Atoi(m[2])
+	if err1 != nil || err2 != nil || band < 1 || band > regions {
+		return fmt.Errorf("cannot interpret the instruction: %q is not a band", m[0])
+	}
+	in.band, in.regions = band-1, regions
+	in.critique = strings.Contains(in.text, "IMPROVED_DESCRIPTION")
+	return nil
+}
+
+// decodeDataURL returns the PNG of a "data:image/png;base64,..." URL.
+func decodeDataURL(url string) ([]byte, error) {
+	meta, data, ok := strings.Cut(strings.TrimPrefix(url, "data:"), ",")
+	if !ok || !strings.HasPrefix(url, "data:") {
+		return nil, fmt.Errorf("image URL %.40q: want a data:image/png;base64 URL (the worker fetches nothing)", url)
+	}
+	if !strings.EqualFold(meta, "image/png;base64") {
+		return nil, fmt.Errorf("image URL of type %q: want image/png;base64", meta)
+	}
+	png, err := base64.StdEncoding.DecodeString(data)
+	if err != nil {
+		if png, err = base64.RawStdEncoding.DecodeString(data); err != nil {
+			return nil, fmt.Errorf("image URL: %w", err)
+		}
+	}
+	return png, nil
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
@@ -20,6 +22,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -339,5 +342,37 @@ func TestTeacherImageRoute(t *testing.T) {
 	}
 	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "draw" }) {
 		t.Errorf("models %v name no drawing model", m.Models)
+	}
+}
+
+// TestOverHTTP paints through real HTTP workers (twig worker's server with
+// the simulator) and checks the version, that the workers did the work,
+// and that they batched calls from different trajectories.
+func TestOverHTTP(t *testing.T) {
+	var servers []*worker.Server
+	var urls []string
+	for range 2 {
+		srv := worker.NewServer(worker.NewSimBackend(worker.DefaultSimConfig()), worker.Options{MaxBatch: 64, MaxWait: 5 * time.Millisecond})
+		ts := httptest.NewServer(srv)
+		t.Cleanup(func() { ts.Close(); srv.Close() })
+		servers, urls = append(servers, srv), append(urls, ts.URL)
+	}
+	cfg := testConfig(t, t.TempDir())
+	cfg.Builtin = 24
+	cfg.Backends.Generator = urls
+	m := run(t, cfg)
+	var calls, batches int64
+	for _, s := range servers {
+		st := s.Stats()
+		calls, batches = calls+st.Calls, batches+st.Batches
+	}
+	if calls < 24*3 {
+		t.Errorf("workers answered %d generate calls, want at least %d", calls, 24*3)
+	}
+	if batches >= calls {
+		t.Errorf("%d calls in %d batches: the workers never batched", calls, batches)
+	}
+	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "generate" && strings.Contains(r.Model, "@") }) {
+		t.Errorf("models %v do not name the worker's model", m.Models)
 	}
 }

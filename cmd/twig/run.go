@@ -121,6 +121,15 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	if len(cfg.Backends.Generator) > 0 {
+		// Reject unreachable or mismatched workers before any model call.
+		pool, info, err := pipelines.OpenWorkers(ctx, cfg.Backends.Generator, cfg.Engine)
+		if err != nil {
+			return err
+		}
+		pool.Close()
+		fmt.Fprintf(stdout, "generator: %s on %d worker(s)\n", info.ModelID(), len(cfg.Backends.Generator))
+	}
 	bucket, err := openBucket(ctx, o.out, true)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -172,6 +181,14 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
 	fs.BoolVar(&o.verbose, "verbose", false, "show the Beam runner's informational logs")
+	fs.Func("generator", "GPU worker base `URL` (repeatable or comma-separated); default: the in-process simulator", func(v string) error {
+		for _, u := range strings.Split(v, ",") {
+			if u = strings.TrimSpace(u); u != "" {
+				c.Backends.Generator = append(c.Backends.Generator, u)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")

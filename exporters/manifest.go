@@ -97,6 +97,9 @@ type Stats struct {
 	// the model calls answered from the call cache (hits) and made
 	// (misses). Empty when the run used no cache.
 	Calls map[string]CallCount `json:"calls,omitempty"`
+	// BudgetStopped counts the samples that failed or never started
+	// because a role's spending cap was reached.
+	BudgetStopped int64 `json:"budget_stopped,omitempty"`
 }
 
 // CallCount is one role's cache hits and misses.
@@ -170,6 +173,7 @@ func (s *Stats) Merge(o Stats) {
 	for k, v := range o.Calls {
 		s.AddCalls(k, v)
 	}
+	s.BudgetStopped += o.BudgetStopped
 	s.share()
 }
 

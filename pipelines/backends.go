@@ -3,6 +3,9 @@ package pipelines
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
+	"sync"
 
 	"gocloud.dev/blob"
 
@@ -10,6 +13,7 @@ import (
 	"github.com/twigdata/twig/inference/cache"
 	"github.com/twigdata/twig/inference/remote"
 	"github.com/twigdata/twig/inference/sim"
+	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/inference/worker"
 )
 
@@ -21,6 +25,78 @@ type Backends struct {
 	// Generator lists the base URLs of GPU workers (docs/worker-protocol.md)
 	// that paint, decode and encode; empty means the in-process simulator.
 	Generator []string `json:"generator,omitempty"`
+	// Thinker and Critic are the teacher LLMs of the reasoning roles, on
+	// any OpenAI-compatible endpoint; an empty BaseURL means the simulated
+	// reasoner.
+	Thinker Teacher `json:"thinker,omitzero"`
+	Critic  Teacher `json:"critic,omitzero"`
+	// Drawer is the image model of the teacher-image route; an empty
+	// BaseURL means the simulated drawer.
+	Drawer Teacher `json:"drawer,omitzero"`
+}
+
+// Teacher is one OpenAI-compatible model for one role.
+type Teacher struct {
+	BaseURL string `json:"base_url,omitempty"`
+	Model   string `json:"model,omitempty"`
+	// KeyEnv names the environment variable that holds the API key, read
+	// by every worker process. The key itself never enters the
+	// configuration, the job graph or the manifest. Empty: the role's
+	// TWIG_<ROLE>_API_KEY, else OPENAI_API_KEY.
+	KeyEnv string `json:"key_env,omitempty"`
+	// Limits are per endpoint and model, per worker process.
+	Limits teacher.Limits `json:"limits,omitzero"`
+	// MaxTokens and MaxDollars cap the role's spending (per worker
+	// process) at Prices; zero: no cap. Once reached, no new trajectory
+	// starts; the rest go to failed/ saying so.
+	MaxTokens  int64          `json:"max_tokens,omitempty"`
+	MaxDollars float64        `json:"max_dollars,omitempty"`
+	Prices     teacher.Prices `json:"prices,omitzero"`
+}
+
+// apiKey returns the key of a role from the environment.
+func (t Teacher) apiKey(role string) string {
+	if t.KeyEnv != "" {
+		return os.Getenv(t.KeyEnv)
+	}
+	if k := os.Getenv("TWIG_" + strings.ToUpper(role) + "_API_KEY"); k != "" {
+		return k
+	}
+	return os.Getenv("OPENAI_API_KEY")
+}
+
+// budgets holds one budget per role and process, shared by every DoFn
+// instance of the process.
+var budgets sync.Map // role -> *teacher.Budget
+
+func budgetOf(role string, t Teacher) *teacher.Budget {
+	b, _ := budgets.LoadOrStore(role, &teacher.Budget{Name: role, MaxTokens: t.MaxTokens, MaxDollars: t.MaxDollars, Prices: t.Prices})
+	return b.(*teacher.Budget)
+}
+
+// reasonerOf builds the teacher client of a role with its wrappers:
+// budget, then retry, then the shared rate limiter, then the client.
+func reasonerOf(role string, t Teacher) (inference.Reasoner, error) {
+	c, err := teacher.New(teacher.Config{BaseURL: t.BaseURL, Model: t.Model, APIKey: t.apiKey(role)})
+	if err != nil {
+		return nil, fmt.Errorf("%s teacher: %w", role, err)
+	}
+	var r inference.Reasoner = teacher.NewLimitReasoner(c, teacher.SharedLimiter(t.BaseURL, t.Model, t.Limits))
+	r = teacher.NewRetryReasoner(r, teacher.RetryPolicy{})
+	return teacher.NewBudgetReasoner(r, budgetOf(role, t)), nil
+}
+
+// splitReasoner sends thoughts to one reasoner and critiques to another.
+type splitReasoner struct {
+	thinker, critic inference.Reasoner
+}
+
+func (s splitReasoner) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
+	return s.thinker.Think(ctx, req)
+}
+
+func (s splitReasoner) Critique(ctx context.Context, req inference.CritiqueRequest) (inference.Reply, error) {
+	return s.critic.Critique(ctx, req)
 }
 
 // backendSet is what a DoFn builds in Setup from Backends.
@@ -48,12 +124,17 @@ func (b *backendSet) Close() {
 
 // openBackends builds the painter and reasoner of a configuration,
 // wrapped in the call cache when one is configured.
-func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Backends) (*backendSet, error) {
+func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Backends) (_ *backendSet, err error) {
 	geo := sim.Geometry{ImageSize: eng.ImageSize, PatchSize: eng.PatchSize}
 	set := &backendSet{
 		painter:  sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate}),
 		reasoner: sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: sc.MalformedRate, DriftRate: sc.DriftRate}),
 	}
+	defer func() {
+		if err != nil {
+			set.Close()
+		}
+	}()
 	d := sim.NewDrawer(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
 	set.drawer, set.encoder = d, d
 	simRev := fmt.Sprintf("geometry=%d/%d mistake=%g malformed=%g drift=%g", geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
@@ -67,7 +148,34 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 		set.painter, set.encoder = pool, pool
 		painterID = cache.Identity{Kind: "worker", Model: info.Model, Revision: info.Revision}
 	}
+	thinker, critic := set.reasoner, set.reasoner
+	simReasoner := cache.Identity{Kind: "sim", Model: sim.DefaultReasonerModel, Revision: simRev}
+	thinkerID, criticID := simReasoner, simReasoner
+	if bk.Thinker.BaseURL != "" {
+		if thinker, err = reasonerOf(inference.RoleThink, bk.Thinker); err != nil {
+			return nil, err
+		}
+		thinkerID = cache.Identity{Kind: "openai", Model: bk.Thinker.Model, Revision: redactURL(bk.Thinker.BaseURL)}
+	}
+	if bk.Critic.BaseURL != "" {
+		if critic, err = reasonerOf(inference.RoleCritique, bk.Critic); err != nil {
+			return nil, err
+		}
+		criticID = cache.Identity{Kind: "openai", Model: bk.Critic.Model, Revision: redactURL(bk.Critic.BaseURL)}
+	}
+	drawerID := cache.Identity{Kind: "sim", Model: sim.DefaultDrawerModel, Revision: simRev}
+	if bk.Drawer.BaseURL != "" {
+		d, err := teacher.NewDrawer(teacher.DrawerConfig{BaseURL: bk.Drawer.BaseURL, Model: bk.Drawer.Model, APIKey: bk.Drawer.apiKey(inference.RoleDraw)})
+		if err != nil {
+			return nil, fmt.Errorf("drawer: %w", err)
+		}
+		var dr inference.Drawer = teacher.NewLimitDrawer(d, teacher.SharedLimiter(bk.Drawer.BaseURL, bk.Drawer.Model, bk.Drawer.Limits))
+		dr = teacher.NewRetryDrawer(dr, teacher.RetryPolicy{})
+		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(inference.RoleDraw, bk.Drawer))
+		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redactURL(bk.Drawer.BaseURL)}
+	}
 	if bk.Cache == "" {
+		set.reasoner = splitReasoner{thinker: thinker, critic: critic}
 		return set, nil
 	}
 	b, err := blob.OpenBucket(ctx, bk.Cache)
@@ -77,8 +185,8 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 	set.closers = append(set.closers, b.Close)
 	c := cache.New(b, "")
 	set.painter = c.Painter(set.painter, painterID)
-	set.reasoner = c.Reasoner(set.reasoner, cache.Identity{Kind: "sim", Model: sim.DefaultReasonerModel, Revision: simRev})
-	set.drawer = c.Drawer(set.drawer, cache.Identity{Kind: "sim", Model: sim.DefaultDrawerModel, Revision: simRev})
+	set.reasoner = splitReasoner{thinker: c.Reasoner(thinker, thinkerID), critic: c.Reasoner(critic, criticID)}
+	set.drawer = c.Drawer(set.drawer, drawerID)
 	set.encoder = c.Encoder(set.encoder, painterID)
 	return set, nil
 }

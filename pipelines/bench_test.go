@@ -4,6 +4,9 @@ package pipelines
 
 import (
 	"context"
+	"net/http/httptest"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -12,6 +15,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 
 	"github.com/twigdata/twig/annotators"
+	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/pipelines/seeds"
 	"github.com/twigdata/twig/schema"
 )
@@ -78,4 +82,69 @@ func BenchmarkPipeline(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/pipeWall.Seconds(), "traj/s")
 	b.ReportMetric(float64(n*b.N)/simCPU.Seconds(), "sim-traj/s")
 	b.ReportMetric(1-simCPU.Seconds()/pipeCPU.Seconds(), "overhead-share")
+}
+
+// BenchmarkInFlight measures, side by side in one run, the pipeline
+// against a batching worker whose every batch takes a fixed latency (like
+// a GPU forward pass), at 64 trajectories in flight, and the reference
+// code's way: one prompt at a time against a worker that does not batch.
+//
+// Metrics:
+//   - efficiency: achieved trajectories/s over what the in-flight limit
+//     allows (64 / (generate calls per trajectory x batch latency));
+//   - batched-traj/s and serial-traj/s, and their ratio batching-gain.
+//
+// Run: go test ./pipelines -run '^$' -bench InFlight -benchtime 1x
+func BenchmarkInFlight(b *testing.B) {
+	const (
+		latency  = 250 * time.Millisecond
+		inFlight = 64 // calls in flight per worker: the client pool's limit and the worker's batch
+		serialN  = 8  // prompts one at a time
+	)
+	measure := func(prompts, concurrency, maxBatch int) (trajPerSec, callsPerTraj float64) {
+		sc := worker.DefaultSimConfig()
+		sc.BatchLatency = latency
+		srv := worker.NewServer(worker.NewSimBackend(sc), worker.Options{MaxBatch: maxBatch, MaxWait: benchWait(), Queue: 4096})
+		ts := httptest.NewServer(srv)
+		defer func() { ts.Close(); srv.Close() }()
+		cfg := DefaultConfig()
+		cfg.Builtin, cfg.Concurrency, cfg.CodeVersion, cfg.Created = prompts, concurrency, "bench", "2026-01-01T00:00:00Z"
+		cfg.Backends.Generator = []string{ts.URL}
+		cfg.Output = fileURL(b.TempDir())
+		t0 := time.Now()
+		p, s := beam.NewPipelineWithRoot()
+		Build(s, cfg)
+		if err := ptest.Run(p); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("%d prompts, %d in flight: %v, worker %+v", prompts, concurrency, time.Since(t0).Round(time.Millisecond), srv.Stats())
+		return float64(prompts) / time.Since(t0).Seconds(), float64(srv.Stats().Calls) / float64(prompts)
+	}
+	batched := 1024 // prompts at 64 calls in flight; TWIG_BENCH_PROMPTS overrides
+	if n, err := strconv.Atoi(os.Getenv("TWIG_BENCH_PROMPTS")); err == nil && n > 0 {
+		batched = n
+	}
+	var eff, fast, slow float64
+	for range b.N {
+		// Twice as many trajectories as calls in flight: while one batch
+		// runs, the next one's calls wait in the client, ready to go.
+		tps, calls := measure(batched, 2*inFlight, inFlight)
+		allowed := inFlight / (calls * latency.Seconds())
+		eff += tps / allowed
+		fast += tps
+		slowTPS, _ := measure(serialN, 1, 1)
+		slow += slowTPS
+	}
+	n := float64(b.N)
+	b.ReportMetric(eff/n, "efficiency")
+	b.ReportMetric(fast/n, "batched-traj/s")
+	b.ReportMetric(slow/n, "serial-traj/s")
+	b.ReportMetric(fast/slow, "batching-gain")
+}
+
+func benchWait() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("TWIG_BENCH_WAIT")); err == nil {
+		return d
+	}
+	return 5 * time.Millisecond
 }

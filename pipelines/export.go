@@ -9,6 +9,7 @@ import (
 	"io"
 	"path"
 	"slices"
+	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -16,6 +17,7 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -208,6 +210,9 @@ func (fn *writeFailedFn) ProcessElement(ctx context.Context, _ int, iter func(*s
 		rows = append(rows, f)
 		if f.Stage == "seed" {
 			part.SeedFailures++
+		}
+		if strings.Contains(f.Error, teacher.ErrBudgetExhausted.Error()) {
+			part.Stats.BudgetStopped++
 		}
 		f = schema.Failure{}
 	}

@@ -3,8 +3,10 @@ package pipelines
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path"
+	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -15,6 +17,7 @@ import (
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/cache"
 	"github.com/twigdata/twig/inference/sim"
+	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -78,6 +81,9 @@ type generateFn struct {
 	sem      chan struct{}
 	results  chan genResult
 	pending  int
+	// exhausted is set once a role's spending cap is reached: no new
+	// trajectory starts after that.
+	exhausted atomic.Pointer[string]
 }
 
 type genResult struct {
@@ -179,6 +185,10 @@ func (fn *generateFn) Teardown() {
 func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	key := path.Join(fn.Staging, seed.ID+".json")
 	failed := func(err error) genResult {
+		if errors.Is(err, teacher.ErrBudgetExhausted) {
+			msg := err.Error()
+			fn.exhausted.CompareAndSwap(nil, &msg)
+		}
 		return genResult{fail: &schema.Failure{
 			ID: seed.ID, Stage: "generate", Source: seed.Source, Input: seed.Prompt,
 			RawInput: []byte(seed.Prompt), SampleIndex: seed.SampleIndex, Error: err.Error(),
@@ -194,6 +204,9 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		// A damaged staged record is regenerated.
 	case gcerrors.Code(err) != gcerrors.NotFound:
 		return failed(fmt.Errorf("read staged %s: %w", key, err))
+	}
+	if why := fn.exhausted.Load(); why != nil {
+		return failed(fmt.Errorf("%w: not started: %s", teacher.ErrBudgetExhausted, *why))
 	}
 	var counts cache.Counts
 	t, err := fn.engine.Run(cache.WithCounts(ctx, &counts), seed)

@@ -51,6 +51,38 @@ type runOptions struct {
 	overwrite  bool
 	verbose    bool
 	cache      string
+	// Teacher settings: the shared ones, then per-role overrides.
+	teacher, teacherModel string
+	thinker, thinkerModel string
+	critic, criticModel   string
+	drawer, drawerModel   string
+	limits                pipelines.Teacher
+}
+
+// applyTeachers fills the reasoning roles from the teacher flags: every
+// role takes --teacher and --teacher-model unless its own flags say otherwise.
+func (o runOptions) applyTeachers(b *pipelines.Backends) {
+	role := func(t *pipelines.Teacher, url, model string) {
+		if url == "" {
+			url = o.teacher
+		}
+		if model == "" {
+			model = o.teacherModel
+		}
+		if url == "" {
+			return
+		}
+		lim := o.limits
+		lim.BaseURL, lim.Model, lim.KeyEnv = url, model, t.KeyEnv
+		*t = lim
+	}
+	role(&b.Thinker, o.thinker, o.thinkerModel)
+	role(&b.Critic, o.critic, o.criticModel)
+	if o.drawer != "" {
+		lim := o.limits
+		lim.BaseURL, lim.Model = o.drawer, o.drawerModel
+		b.Drawer = lim
+	}
 }
 
 func cmdRun(ctx context.Context, args []string) error {
@@ -105,6 +137,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 		}
 		cfg.Engine.BandRows = rows
 	}
+	o.applyTeachers(&cfg.Backends)
 	out, err := bucketURL(o.out, true)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -189,6 +222,22 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 		}
 		return nil
 	})
+	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from OPENAI_API_KEY or TWIG_<ROLE>_API_KEY; default: the simulated reasoner")
+	fs.StringVar(&o.teacherModel, "teacher-model", "", "model `name` for every reasoning role")
+	fs.StringVar(&o.thinker, "thinker", "", "base `URL` of the thinker (overrides --teacher)")
+	fs.StringVar(&o.thinkerModel, "thinker-model", "", "model `name` of the thinker")
+	fs.StringVar(&o.critic, "critic", "", "base `URL` of the critic (overrides --teacher)")
+	fs.StringVar(&o.criticModel, "critic-model", "", "model `name` of the critic")
+	fs.StringVar(&o.drawer, "drawer", "", "base `URL` of the image model of the teacher-image route; default: the simulated drawer")
+	fs.StringVar(&o.drawerModel, "drawer-model", "gpt-image-1", "image model `name`")
+	fs.IntVar(&o.limits.Limits.Requests, "teacher-rpm", 0, "requests per minute per endpoint and model (0: no limit)")
+	fs.IntVar(&o.limits.Limits.InputTokens, "teacher-input-tpm", 0, "input tokens per minute per endpoint and model (0: no limit)")
+	fs.IntVar(&o.limits.Limits.OutputTokens, "teacher-output-tpm", 0, "output tokens per minute per endpoint and model (0: no limit)")
+	fs.IntVar(&o.limits.Limits.MaxConcurrent, "teacher-concurrency", 0, "requests in flight per endpoint and model (0: no limit)")
+	fs.Int64Var(&o.limits.MaxTokens, "teacher-max-tokens", 0, "spending cap per role in tokens; once reached no new trajectory starts (0: none)")
+	fs.Float64Var(&o.limits.MaxDollars, "teacher-max-dollars", 0, "spending cap per role in dollars at the prices below (0: none)")
+	fs.Float64Var(&o.limits.Prices.InputPerMillion, "teacher-price-input", 0, "dollars per million input tokens")
+	fs.Float64Var(&o.limits.Prices.OutputPerMillion, "teacher-price-output", 0, "dollars per million output tokens")
 	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
@@ -323,6 +372,9 @@ func printSummary(w io.Writer, m *exporters.Manifest, where string) {
 		st.Regions, st.RepaintedRegions, 100*st.RepaintShare, st.ParseFailures, st.CritiqueRetries)
 	for _, role := range slices.Sorted(maps.Keys(st.Calls)) {
 		fmt.Fprintf(w, "calls %-14s made %d, from cache %d\n", role+":", st.Calls[role].Misses, st.Calls[role].Hits)
+	}
+	if st.BudgetStopped > 0 {
+		fmt.Fprintf(w, "budget:     a spending cap was reached; %d samples failed or never started (see failed/)\n", st.BudgetStopped)
 	}
 	for _, name := range slices.Sorted(maps.Keys(st.JudgeFails)) {
 		fmt.Fprintf(w, "judge %-14s failed %d\n", name+":", st.JudgeFails[name])

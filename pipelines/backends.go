@@ -65,25 +65,25 @@ func (t Teacher) apiKey(role string) string {
 	return os.Getenv("OPENAI_API_KEY")
 }
 
-// budgets holds one budget per role and process, shared by every DoFn
-// instance of the process.
-var budgets sync.Map // role -> *teacher.Budget
+// budgets holds one budget per run, role and process, shared by every
+// DoFn instance of the run in the process.
+var budgets sync.Map // run + role -> *teacher.Budget
 
-func budgetOf(role string, t Teacher) *teacher.Budget {
-	b, _ := budgets.LoadOrStore(role, &teacher.Budget{Name: role, MaxTokens: t.MaxTokens, MaxDollars: t.MaxDollars, Prices: t.Prices})
+func budgetOf(run, role string, t Teacher) *teacher.Budget {
+	b, _ := budgets.LoadOrStore(run+"\x00"+role, &teacher.Budget{Name: role, MaxTokens: t.MaxTokens, MaxDollars: t.MaxDollars, Prices: t.Prices})
 	return b.(*teacher.Budget)
 }
 
 // reasonerOf builds the teacher client of a role with its wrappers:
 // budget, then retry, then the shared rate limiter, then the client.
-func reasonerOf(role string, t Teacher) (inference.Reasoner, error) {
+func reasonerOf(run, role string, t Teacher) (inference.Reasoner, error) {
 	c, err := teacher.New(teacher.Config{BaseURL: t.BaseURL, Model: t.Model, APIKey: t.apiKey(role)})
 	if err != nil {
 		return nil, fmt.Errorf("%s teacher: %w", role, err)
 	}
 	var r inference.Reasoner = teacher.NewLimitReasoner(c, teacher.SharedLimiter(t.BaseURL, t.Model, t.Limits))
 	r = teacher.NewRetryReasoner(r, teacher.RetryPolicy{})
-	return teacher.NewBudgetReasoner(r, budgetOf(role, t)), nil
+	return teacher.NewBudgetReasoner(r, budgetOf(run, role, t)), nil
 }
 
 // splitReasoner sends thoughts to one reasoner and critiques to another.
@@ -124,7 +124,8 @@ func (b *backendSet) Close() {
 
 // openBackends builds the painter and reasoner of a configuration,
 // wrapped in the call cache when one is configured.
-func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Backends) (_ *backendSet, err error) {
+// run identifies the run, so that its spending caps are its own.
+func openBackends(ctx context.Context, run string, eng inference.Config, sc SimConfig, bk Backends) (_ *backendSet, err error) {
 	geo := sim.Geometry{ImageSize: eng.ImageSize, PatchSize: eng.PatchSize}
 	set := &backendSet{
 		painter:  sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate}),
@@ -152,13 +153,13 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 	simReasoner := cache.Identity{Kind: "sim", Model: sim.DefaultReasonerModel, Revision: simRev}
 	thinkerID, criticID := simReasoner, simReasoner
 	if bk.Thinker.BaseURL != "" {
-		if thinker, err = reasonerOf(inference.RoleThink, bk.Thinker); err != nil {
+		if thinker, err = reasonerOf(run, inference.RoleThink, bk.Thinker); err != nil {
 			return nil, err
 		}
 		thinkerID = cache.Identity{Kind: "openai", Model: bk.Thinker.Model, Revision: redactURL(bk.Thinker.BaseURL)}
 	}
 	if bk.Critic.BaseURL != "" {
-		if critic, err = reasonerOf(inference.RoleCritique, bk.Critic); err != nil {
+		if critic, err = reasonerOf(run, inference.RoleCritique, bk.Critic); err != nil {
 			return nil, err
 		}
 		criticID = cache.Identity{Kind: "openai", Model: bk.Critic.Model, Revision: redactURL(bk.Critic.BaseURL)}
@@ -171,7 +172,7 @@ func openBackends(ctx context.Context, eng inference.Config, sc SimConfig, bk Ba
 		}
 		var dr inference.Drawer = teacher.NewLimitDrawer(d, teacher.SharedLimiter(bk.Drawer.BaseURL, bk.Drawer.Model, bk.Drawer.Limits))
 		dr = teacher.NewRetryDrawer(dr, teacher.RetryPolicy{})
-		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(inference.RoleDraw, bk.Drawer))
+		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(run, inference.RoleDraw, bk.Drawer))
 		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redactURL(bk.Drawer.BaseURL)}
 	}
 	if bk.Cache == "" {

@@ -45,7 +45,7 @@ func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) (gen, failed b
 	s = s.Scope("Generate")
 	return beam.ParDo2(s, &generateFn{
 		Engine: cfg.Engine, Sim: cfg.Sim, Backends: cfg.Backends, Output: cfg.Output, Staging: StagingPrefix(cfg),
-		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.Concurrency,
+		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.Concurrency, Created: cfg.Created,
 	}, seedCol)
 }
 
@@ -72,6 +72,7 @@ type generateFn struct {
 	CodeVersion string           `json:"code_version"`
 	ConfigHash  string           `json:"config_hash"`
 	Concurrency int              `json:"concurrency"`
+	Created     string           `json:"created"`
 
 	engine   *inference.Engine
 	backends *backendSet
@@ -92,7 +93,7 @@ type genResult struct {
 }
 
 func (fn *generateFn) Setup(ctx context.Context) error {
-	set, err := openBackends(ctx, fn.Engine, fn.Sim, fn.Backends)
+	set, err := openBackends(ctx, fn.Staging+"@"+fn.Created, fn.Engine, fn.Sim, fn.Backends)
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}

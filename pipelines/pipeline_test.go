@@ -376,3 +376,44 @@ func TestOverHTTP(t *testing.T) {
 		t.Errorf("models %v do not name the worker's model", m.Models)
 	}
 }
+
+// TestTeacherOverHTTP drives the thinker and the critic through the real
+// go-openai client against an OpenAI-compatible server (twig's worker
+// serving the simulated reasoner), with an API key in the environment
+// that must appear nowhere in the output, and then caps the spending.
+func TestTeacherOverHTTP(t *testing.T) {
+	const key = "sk-test-PLANTED-0123456789"
+	t.Setenv("OPENAI_API_KEY", key)
+	srv := worker.NewServer(worker.NewSimBackend(worker.DefaultSimConfig()), worker.Options{})
+	ts := httptest.NewServer(srv)
+	t.Cleanup(func() { ts.Close(); srv.Close() })
+	teach := Teacher{BaseURL: ts.URL + "/v1", Model: "twig-sim"}
+
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "out"))
+	cfg.Builtin = 12
+	cfg.Backends.Thinker, cfg.Backends.Critic = teach, teach
+	m := run(t, cfg)
+	if m.Counts.Accepted == 0 || !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "think" && strings.HasPrefix(r.Model, "twig-sim") }) {
+		t.Errorf("counts %+v, models %v: want accepted trajectories thought by the teacher", m.Counts, m.Models)
+	}
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if b, _ := os.ReadFile(p); strings.Contains(string(b), key) {
+			t.Errorf("the API key leaked into %s", p)
+		}
+		return nil
+	})
+
+	// A cap of 3,000 thinker tokens stops the run early: the rest fail,
+	// saying so, and the counts still reconcile.
+	cfg.Version = "capped"
+	cfg.Builtin = 40
+	cfg.Backends.Thinker.MaxTokens = 3000
+	m = run(t, cfg)
+	if m.Stats.BudgetStopped == 0 || m.Counts.Failed < m.Stats.BudgetStopped || !m.Counts.Reconciles() {
+		t.Errorf("capped run: counts %+v, budget stopped %d: want samples stopped by the cap, reconciled", m.Counts, m.Stats.BudgetStopped)
+	}
+}

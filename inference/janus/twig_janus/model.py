@@ -1,0 +1,487 @@
+"""The Janus engine: batched CFG image-token generation and the VQ codec.
+
+The engine drives the parts of `transformers`' `JanusForConditionalGeneration`
+that its own `generate(generation_mode="image")` uses -- the text embeddings,
+the Llama language model, the image-token embeddings and aligner
+(`prepare_embeddings_for_image_generation`) and the generation head -- but in
+the TwiG reference code's way (twig-method.md section 2):
+
+- a call is stateless: the text prefix is wrapped in the reference prompt
+  ``"User: {prefix}\\n\\nAssistant:<begin_of_image>"`` and the whole sequence,
+  prefix plus the prior image tokens, is encoded from scratch;
+- classifier-free guidance runs a second, unconditional row per item, the same
+  sequence with every text token but BOS and `<begin_of_image>` replaced by
+  the pad token, and mixes ``uncond + cfg * (cond - uncond)``;
+- the next token is sampled at the given temperature (0 = greedy), with
+  optional top-k and top-p.
+
+`transformers`' own `generate` cannot serve the protocol: it always paints
+all 576 tokens from nothing (no prior tokens) and samples the whole batch from
+one random stream. Here each item draws its uniforms from its own
+`torch.Generator` seeded with the request's seed, so an item's tokens do not
+depend on what else is in its batch.
+
+Many calls run as one batch: the rows (a conditional one per item, an
+unconditional one per item whose cfg is not 1) are left-padded to a common
+length with an attention mask and per-row position ids, prefilled once, and
+decoded token by token with a static KV cache.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+import logging
+import math
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .common import DEFAULT_PROMPT_TEMPLATE, TINY_MODEL, RequestError
+
+_UINT64 = (1 << 64) - 1
+
+log = logging.getLogger("twig_janus")
+
+
+
+
+@dataclass
+class GenerateRequest:
+    prefix: str
+    n: int
+    prior: list[int] = field(default_factory=list)
+    cfg: float = 5.0
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    seed: int = 0
+
+
+@dataclass
+class GenerateResult:
+    tokens: list[int]
+    input_tokens: int
+    output_tokens: int
+
+
+def _dtype(name: str, device: torch.device) -> torch.dtype:
+    if name == "auto":
+        return torch.bfloat16 if device.type == "cuda" else torch.float32
+    try:
+        return {"bfloat16": torch.bfloat16, "bf16": torch.bfloat16, "float16": torch.float16,
+                "fp16": torch.float16, "float32": torch.float32, "fp32": torch.float32}[name]
+    except KeyError:
+        raise ValueError(f"unknown dtype {name!r}: use auto, bfloat16, float16 or float32") from None
+
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def _resolve_revision(model_id: str, revision: str | None) -> str:
+    """The commit a hub model id was loaded at, else the revision asked for.
+
+    A local folder reports the revision as given ("local" by default)."""
+    if os.path.isdir(model_id) or model_id == TINY_MODEL:
+        return revision or "local"
+    try:
+        from transformers.utils import cached_file
+
+        path = cached_file(model_id, "config.json", revision=revision)
+        m = re.search(r"snapshots[/\\]([0-9a-f]{40})[/\\]", path or "")
+        if m:
+            return m.group(1)
+    except Exception:  # noqa: BLE001 - the revision is informative only
+        pass
+    return revision or "main"
+
+
+class JanusEngine:
+    """Janus image generation and VQ coding for the worker protocol.
+
+    `generate_batch`, `decode_batch` and `encode_batch` each take a list of
+    requests and answer a list of the same length, in order, where an item
+    is its answer or the `RequestError` that item failed with. They may be
+    called from different threads; each batch function runs one batch at a
+    time.
+    """
+
+    def __init__(self, model, tokenizer, *, model_name: str, revision: str,
+                 device: torch.device, prompt_template: str = DEFAULT_PROMPT_TEMPLATE,
+                 vq_dtype: torch.dtype = torch.float32):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.model_name = model_name
+        self.revision = revision
+        self.device = device
+        self.prompt_template = prompt_template
+        if "{prefix}" not in prompt_template:
+            raise ValueError("the prompt template must contain {prefix}")
+
+        cfg = model.config
+        vq = cfg.vq_config
+        self.codebook_size = int(vq.num_embeddings)
+        self.grid = int(vq.num_patches)
+        self.patch_size = 2 ** (len(vq.channel_multiplier) - 1)
+        self.image_size = self.grid * self.patch_size
+        self.num_tokens = self.grid * self.grid
+        self.max_positions = int(getattr(cfg.text_config, "max_position_embeddings", 0) or 0)
+
+        self.bos_id = tokenizer.bos_token_id
+        boi = getattr(tokenizer, "boi_token", None) or "<begin_of_image>"
+        self.boi_token = str(boi)
+        self.boi_id = tokenizer.convert_tokens_to_ids(self.boi_token)
+        if self.boi_id is None or self.boi_id == tokenizer.unk_token_id:
+            raise ValueError(f"the tokenizer has no {self.boi_token!r} token")
+        pad = tokenizer.pad_token_id
+        if pad is None:
+            pad = getattr(model.generation_config, "pad_token_id", None)
+        if pad is None:
+            raise ValueError("neither the tokenizer nor the generation config has a pad token")
+        self.pad_id = int(pad)
+
+        self.lm = model.model.language_model
+        # transformers renamed past_key_values to cache in 5.x.
+        params = inspect.signature(self.lm.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self.text_embed = model.get_input_embeddings()
+        self.gen_head = model.model.generation_head
+        self.vq = model.model.vqmodel
+        self.vq.to(dtype=vq_dtype)
+        self.vq_dtype = vq_dtype
+        self._tok_lock = threading.Lock()  # fast tokenizers are not thread-safe
+        self._gen_lock = threading.Lock()
+        self._vq_lock = threading.Lock()
+
+    # ---------------------------------------------------------------- loading
+
+    @classmethod
+    def load(cls, model_id: str, *, revision: str | None = None, device: str = "auto",
+             dtype: str = "auto", served_model_name: str | None = None,
+             prompt_template: str = DEFAULT_PROMPT_TEMPLATE, vq_dtype: str = "float32",
+             attn_implementation: str | None = None) -> "JanusEngine":
+        """Loads a Janus checkpoint in `transformers` format (or `tiny-random`)."""
+        from transformers import AutoTokenizer, JanusForConditionalGeneration, PretrainedConfig
+
+        dev = _device(device)
+        dt = _dtype(dtype, dev)
+        if model_id == TINY_MODEL:
+            from . import tiny
+
+            tokenizer = tiny.build_tokenizer()
+            model = tiny.build_model(tokenizer, seed=0).to(device=dev, dtype=dt)
+        else:
+            raw, _ = PretrainedConfig.get_config_dict(model_id, revision=revision)
+            if raw.get("model_type") != "janus":
+                raise ValueError(
+                    f"{model_id} is a {raw.get('model_type', '?')!r} checkpoint, not a transformers "
+                    "'janus' one. deepseek-ai/Janus-Pro-7B is in DeepSeek's original format; use its "
+                    "transformers conversion, deepseek-community/Janus-Pro-7B (the same weights)."
+                )
+            tokenizer = AutoTokenizer.from_pretrained(model_id, revision=revision)
+            kwargs = {"revision": revision, "dtype": dt}
+            if attn_implementation:
+                kwargs["attn_implementation"] = attn_implementation
+            # Loads the weights straight onto the device (this needs accelerate).
+            kwargs["device_map"] = str(dev)
+            model = JanusForConditionalGeneration.from_pretrained(model_id, **kwargs)
+        model.eval()
+        return cls(model, tokenizer, model_name=served_model_name or model_id,
+                   revision=_resolve_revision(model_id, revision), device=dev,
+                   prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev))
+
+    # ------------------------------------------------------------------- info
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model_name}@{self.revision}" if self.revision else self.model_name
+
+    def info(self) -> dict:
+        return {"model": self.model_name, "revision": self.revision, "image_size": self.image_size,
+                "patch_size": self.patch_size, "codebook_size": self.codebook_size}
+
+    # ------------------------------------------------------------- validation
+
+    def check_tokens(self, tokens, what: str, *, exact: int | None = None) -> list[int]:
+        """Validates a JSON list of codebook ids; raises RequestError."""
+        if not isinstance(tokens, list):
+            raise RequestError(f"{what} must be a list of integers")
+        if exact is not None and len(tokens) != exact:
+            raise RequestError(f"{what} has {len(tokens)} tokens, want the full grid of {exact} "
+                               f"({self.grid}x{self.grid})")
+        for i, t in enumerate(tokens):
+            if isinstance(t, bool) or not isinstance(t, int):
+                raise RequestError(f"{what}[{i}] is {t!r}, not an integer")
+            if not 0 <= t < self.codebook_size:
+                raise RequestError(f"{what}[{i}] = {t} is outside the codebook [0,{self.codebook_size})")
+        return tokens
+
+    def parse_generate(self, body: dict) -> GenerateRequest:
+        """Builds a GenerateRequest from a JSON object; raises RequestError."""
+        if not isinstance(body, dict):
+            raise RequestError("the body must be a JSON object")
+        # Unknown fields are ignored, as the Go worker's JSON decoder does.
+        prefix = body.get("prefix")
+        if not isinstance(prefix, str):
+            raise RequestError("prefix must be a string")
+        prior = body.get("prior")
+        prior = [] if prior is None else self.check_tokens(prior, "prior")
+        n = body.get("n")
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise RequestError(f"n must be a positive integer, got {n!r}")
+        if len(prior) + n > self.num_tokens:
+            raise RequestError(f"positions [{len(prior)},{len(prior) + n}) run past the "
+                               f"{self.num_tokens}-token grid")
+
+        def number(name, default, lo=None, hi=None):
+            v = body.get(name, default)
+            if v is None:
+                v = default
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise RequestError(f"{name} must be a finite number, got {v!r}")
+            if (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise RequestError(f"{name} {v} is outside [{lo},{'inf' if hi is None else hi}]")
+            return float(v)
+
+        def integer(name, default, lo=None):
+            v = body.get(name, default)
+            if v is None:
+                v = default
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise RequestError(f"{name} must be an integer, got {v!r}")
+            if lo is not None and v < lo:
+                raise RequestError(f"{name} {v} must be >= {lo}")
+            return v
+
+        seed = integer("seed", 0)
+        if not -(1 << 63) <= seed <= _UINT64:
+            raise RequestError(f"seed {seed} does not fit in 64 bits")
+        return GenerateRequest(
+            prefix=prefix, prior=prior, n=n,
+            cfg=number("cfg", 5.0, lo=0.0), temperature=number("temperature", 1.0, lo=0.0),
+            top_k=integer("top_k", 0, lo=0), top_p=number("top_p", 1.0, lo=0.0, hi=1.0), seed=seed,
+        )
+
+    # ------------------------------------------------------------- generation
+
+    def _prompt_ids(self, prefix: str) -> list[int]:
+        text = self.prompt_template.replace("{prefix}", prefix) + self.boi_token
+        with self._tok_lock:
+            ids = list(self.tokenizer(text).input_ids)
+        # As the reference code's tokenizer.encode: BOS first, <begin_of_image> last.
+        if self.bos_id is not None and (not ids or ids[0] != self.bos_id):
+            ids.insert(0, self.bos_id)
+        if ids[-1] != self.boi_id:
+            ids.append(self.boi_id)
+        return ids
+
+    def _uncond_ids(self, ids: list[int]) -> list[int]:
+        keep = (self.bos_id, self.boi_id)
+        return [t if t in keep else self.pad_id for t in ids]
+
+    @torch.inference_mode()
+    def generate_batch(self, reqs: list[GenerateRequest]) -> list:
+        """Generates every request's tokens in one batch (see the module doc)."""
+        out: list = [None] * len(reqs)
+        items = []  # (index, request, text ids)
+        for i, r in enumerate(reqs):
+            ids = self._prompt_ids(r.prefix)
+            total = len(ids) + len(r.prior) + r.n
+            if self.max_positions and total > self.max_positions:
+                out[i] = RequestError(f"prompt of {len(ids)} text tokens, {len(r.prior)} prior and {r.n} new "
+                                      f"tokens exceeds the model's {self.max_positions} positions")
+                continue
+            items.append((i, r, ids))
+        if items:
+            t0 = time.monotonic()
+            with self._gen_lock:
+                tokens = self._generate_splitting([r for _, r, _ in items], [ids for _, _, ids in items])
+            log.info("generate: batch of %d calls, %d new tokens at most, in %.2fs", len(items),
+                     max(r.n for _, r, _ in items), time.monotonic() - t0)
+            for (i, r, ids), toks in zip(items, tokens):
+                out[i] = GenerateResult(tokens=toks, input_tokens=len(ids) + len(r.prior), output_tokens=r.n)
+        return out
+
+    def _generate_splitting(self, reqs, text_ids) -> list[list[int]]:
+        """_generate, halving the batch while the device runs out of memory.
+        An item's tokens do not depend on its batch, so a split changes no answer."""
+        try:
+            return self._generate(reqs, text_ids)
+        except torch.OutOfMemoryError:
+            if len(reqs) == 1:
+                raise
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        half = len(reqs) // 2
+        log.warning("generate: out of memory with a batch of %d calls; running halves of %d and %d",
+                    len(reqs), half, len(reqs) - half)
+        return (self._generate_splitting(reqs[:half], text_ids[:half])
+                + self._generate_splitting(reqs[half:], text_ids[half:]))
+
+    def _generate(self, reqs: list[GenerateRequest], text_ids: list[list[int]]) -> list[list[int]]:
+        dev = self.device
+        B = len(reqs)
+        uncond = [i for i, r in enumerate(reqs) if r.cfg != 1.0]
+        rows = list(range(B)) + uncond  # row -> item
+        R = len(rows)
+        row_ids = [text_ids[i] for i in range(B)] + [self._uncond_ids(text_ids[i]) for i in uncond]
+        lengths = [len(row_ids[r]) + len(reqs[rows[r]].prior) for r in range(R)]
+        L = max(lengths)
+        max_n = max(r.n for r in reqs)
+
+        # Left-padded input embeddings: [pad..., text, prior image tokens].
+        embed_dtype = self.text_embed.weight.dtype
+        hidden = self.text_embed.weight.shape[1]
+        embeds = torch.zeros((R, L, hidden), dtype=embed_dtype, device=dev)
+        mask = torch.zeros((R, L), dtype=torch.long, device=dev)
+        flat_text = torch.tensor([t for ids in row_ids for t in ids], dtype=torch.long, device=dev)
+        text_emb = self.text_embed(flat_text)
+        prior_flat = [t for i in range(B) for t in reqs[i].prior]
+        prior_emb = None
+        if prior_flat:
+            prior_emb = self.model.prepare_embeddings_for_image_generation(
+                torch.tensor(prior_flat, dtype=torch.long, device=dev)).to(embed_dtype)
+        prior_off, off = [], 0
+        for i in range(B):
+            prior_off.append(off)
+            off += len(reqs[i].prior)
+        t_off = 0
+        for r in range(R):
+            item = rows[r]
+            nt, npri = len(row_ids[r]), len(reqs[item].prior)
+            start = L - lengths[r]
+            embeds[r, start:start + nt] = text_emb[t_off:t_off + nt]
+            t_off += nt
+            if npri:
+                po = prior_off[item]
+                embeds[r, start + nt:L] = prior_emb[po:po + npri]
+            mask[r, start:] = 1
+        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+
+        # Every item's uniforms come from its own generator: its tokens do not
+        # depend on the batch it is in.
+        uniforms = torch.full((B, max_n), 0.5, dtype=torch.float64)
+        for i, r in enumerate(reqs):
+            g = torch.Generator(device="cpu")
+            g.manual_seed(r.seed & _UINT64)
+            uniforms[i, :r.n] = torch.rand(r.n, generator=g, dtype=torch.float64)
+        uniforms = uniforms.to(dev)
+        cfg_w = torch.tensor([reqs[i].cfg for i in uncond], dtype=torch.float32, device=dev)
+        temps = torch.tensor([r.temperature for r in reqs], dtype=torch.float32, device=dev)
+        top_k = torch.tensor([r.top_k for r in reqs], dtype=torch.long, device=dev)
+        top_p = torch.tensor([r.top_p for r in reqs], dtype=torch.float32, device=dev)
+        use_top_k = any(r.top_k > 0 for r in reqs)
+        use_top_p = any(r.top_p < 1.0 for r in reqs)
+        uncond_idx = torch.tensor(uncond, dtype=torch.long, device=dev)
+
+        from transformers import StaticCache
+
+        cache = StaticCache(config=self.lm.config, max_cache_len=L + max_n)
+        out = self.lm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids,
+                      use_cache=True, **{self._cache_kw: cache})
+        h = out.last_hidden_state[:, -1, :]
+        generated = torch.zeros((B, max_n), dtype=torch.long, device=dev)
+        for step in range(max_n):
+            scores = self.gen_head(h).float()
+            logits = scores[:B]
+            if uncond:
+                logits = logits.clone()
+                cond_u = logits[uncond_idx]
+                unc = scores[B:]
+                logits[uncond_idx] = unc + cfg_w[:, None] * (cond_u - unc)
+            nxt = sample(logits, temps, top_k, top_p, uniforms[:, step], use_top_k, use_top_p)
+            generated[:, step] = nxt
+            if step == max_n - 1:
+                break
+            row_tok = torch.cat([nxt, nxt[uncond_idx]]) if uncond else nxt
+            step_emb = self.model.prepare_embeddings_for_image_generation(row_tok[:, None]).to(embed_dtype)
+            mask = torch.cat([mask, mask.new_ones((R, 1))], dim=1)
+            position_ids = position_ids[:, -1:] + 1
+            out = self.lm(inputs_embeds=step_emb, attention_mask=mask, position_ids=position_ids,
+                          use_cache=True, **{self._cache_kw: cache})
+            h = out.last_hidden_state[:, -1, :]
+        gen = generated.cpu().tolist()
+        return [gen[i][:r.n] for i, r in enumerate(reqs)]
+
+    # ------------------------------------------------------------------ codec
+
+    @torch.inference_mode()
+    def decode_batch(self, grids: list[list[int]]) -> list:
+        """Renders full token grids as PNG bytes (token 0 renders as itself:
+        the placeholder of a partial canvas)."""
+        if not grids:
+            return []
+        with self._vq_lock:
+            tokens = torch.tensor(grids, dtype=torch.long, device=self.device)
+            pixels = self.vq.decode(tokens).float()
+            # As the reference code: clip((x + 1) / 2 * 255, 0, 255).astype(uint8).
+            pixels = ((pixels + 1) / 2 * 255).clamp(0, 255).to(torch.uint8)
+            arrays = pixels.permute(0, 2, 3, 1).cpu().numpy()
+        out = []
+        for a in arrays:
+            buf = io.BytesIO()
+            Image.fromarray(np.ascontiguousarray(a), "RGB").save(buf, format="PNG")
+            out.append(buf.getvalue())
+        return out
+
+    def load_image(self, data: bytes) -> np.ndarray:
+        """Reads an image and resizes it to the model's image size (bicubic);
+        raises RequestError for bytes that are not an image."""
+        try:
+            with Image.open(io.BytesIO(data)) as im:
+                im.load()
+                im = im.convert("RGB")
+                if im.size != (self.image_size, self.image_size):
+                    im = im.resize((self.image_size, self.image_size), Image.Resampling.BICUBIC)
+                return np.asarray(im, dtype=np.uint8)
+        except Exception as e:  # noqa: BLE001 - any decoding failure is the request's
+            raise RequestError(f"cannot read the image: {e}") from None
+
+    @torch.inference_mode()
+    def encode_batch(self, images: list[np.ndarray]) -> list:
+        """Tokenises images (HxWx3 uint8 of the model's size) with the VQ
+        encoder into full grids, raster order."""
+        if not images:
+            return []
+        with self._vq_lock:
+            x = torch.from_numpy(np.stack(images)).to(self.device)
+            x = x.permute(0, 3, 1, 2).to(self.vq_dtype) / 127.5 - 1.0
+            enc = self.vq.encode(x)
+            ids = enc.image_tokens.view(len(images), -1).cpu().tolist()
+        return ids
+
+
+def sample(logits: torch.Tensor, temps: torch.Tensor, top_k: torch.Tensor, top_p: torch.Tensor,
+           u: torch.Tensor, use_top_k: bool = True, use_top_p: bool = True) -> torch.Tensor:
+    """Samples one token per row of logits [B, V] by inverse CDF with the
+    row's uniform u in [0,1): temperature (0 = greedy), then top-k (0 = off),
+    then top-p (1 = off), like transformers' warpers."""
+    B, V = logits.shape
+    greedy = temps <= 0
+    x = logits / torch.where(greedy, torch.ones_like(temps), temps)[:, None]
+    if use_top_k:
+        k = torch.where(top_k > 0, top_k.clamp(max=V), torch.full_like(top_k, V))
+        kth = torch.sort(x, dim=-1, descending=True).values.gather(1, (k - 1)[:, None])
+        x = x.masked_fill(x < kth, float("-inf"))
+    if use_top_p:
+        sorted_x, order = torch.sort(x, dim=-1, descending=True)
+        p = torch.softmax(sorted_x, dim=-1)
+        before = p.cumsum(-1) - p  # probability mass ranked above each token
+        drop = before >= top_p[:, None]
+        drop[:, 0] = False
+        drop = drop & (top_p[:, None] < 1.0)
+        x = x.masked_fill(torch.zeros_like(drop).scatter(1, order, drop), float("-inf"))
+    probs = torch.softmax(x, dim=-1).double()
+    cdf = probs.cumsum(-1)
+    target = (u.double() * cdf[:, -1])[:, None]
+    picked = torch.searchsorted(cdf, target, right=True).squeeze(1).clamp(max=V - 1)
+    return torch.where(greedy, torch.argmax(logits, dim=-1), picked)

@@ -1,0 +1,121 @@
+"""A tiny, randomly initialised Janus model and a local tokenizer.
+
+Nothing here is downloaded: the tokenizer is a byte-level tokenizer built in
+memory with the `tokenizers` library (every UTF-8 byte is one token, plus the
+special tokens Janus uses for image generation), and the model is a
+`JanusForConditionalGeneration` built from a `JanusConfig` with tiny sizes but
+the real architecture: a Llama language model, the SigLIP-style vision
+encoder, the VQ-VAE with its five resolution levels (16x downsampling, as in
+Janus-Pro), the generation embeddings, aligner and head.
+
+The tests use it to exercise the real generation, decode and encode code
+paths on a CPU, and `python -m twig_janus --model tiny-random` serves it, so
+that clients of the worker protocol can be tested against the real server
+without a GPU or weights. Its images are noise: the weights are random.
+"""
+
+from __future__ import annotations
+
+import os
+
+BOS = "<｜begin▁of▁sentence｜>"
+EOS = "<｜end▁of▁sentence｜>"
+PAD = "<｜▁pad▁｜>"
+BOI = "<begin_of_image>"
+EOI = "<end_of_image>"
+IMAGE = "<image_placeholder>"
+
+# Tiny geometry: 64 px images in 16 px patches, a 4x4 grid of 16 tokens.
+TINY_IMAGE_SIZE = 64
+TINY_PATCH_SIZE = 16
+TINY_CODEBOOK = 64
+
+
+def build_tokenizer():
+    """A byte-level tokenizer (no merges) with Janus's special tokens.
+
+    It adds the BOS token in front of every encoded text, like Janus's
+    tokenizer, and knows `<begin_of_image>` as the `boi_token`.
+    """
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    byte_chars = pre_tokenizers.ByteLevel.alphabet()
+    vocab = {ch: i for i, ch in enumerate(sorted(byte_chars))}
+    specials = [BOS, EOS, PAD, BOI, EOI, IMAGE]
+    for tok in specials:
+        vocab[tok] = len(vocab)
+    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens(specials)
+    tok.post_processor = processors.TemplateProcessing(
+        single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B", special_tokens=[(BOS, vocab[BOS])]
+    )
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token=BOS,
+        eos_token=EOS,
+        pad_token=PAD,
+        extra_special_tokens={"boi_token": BOI, "eoi_token": EOI, "image_token": IMAGE},
+    )
+
+
+def build_model(tokenizer=None, seed: int = 0):
+    """A randomly initialised tiny JanusForConditionalGeneration (float32)."""
+    import torch
+    from transformers import JanusConfig, JanusForConditionalGeneration
+
+    if tokenizer is None:
+        tokenizer = build_tokenizer()
+    hidden = 32
+    grid = TINY_IMAGE_SIZE // TINY_PATCH_SIZE
+    config = JanusConfig(
+        text_config={
+            "model_type": "llama",
+            "vocab_size": len(tokenizer),
+            "hidden_size": hidden,
+            "intermediate_size": 64,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 4,
+            "max_position_embeddings": 512,
+            "bos_token_id": tokenizer.bos_token_id,
+            "eos_token_id": tokenizer.eos_token_id,
+            "pad_token_id": tokenizer.pad_token_id,
+        },
+        vision_config={
+            "hidden_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": TINY_IMAGE_SIZE,
+            "patch_size": TINY_PATCH_SIZE,
+            "projection_dim": hidden,
+            "num_image_tokens": grid * grid,
+        },
+        vq_config={
+            "embed_dim": 8,
+            "num_embeddings": TINY_CODEBOOK,
+            "latent_channels": 32,
+            "base_channels": 32,
+            "channel_multiplier": [1, 1, 2, 2, 4],
+            "num_res_blocks": 1,
+            "projection_dim": hidden,
+            "image_token_embed_dim": hidden,
+        },
+        image_token_id=tokenizer.convert_tokens_to_ids(IMAGE),
+    )
+    torch.manual_seed(seed)
+    model = JanusForConditionalGeneration(config)
+    model.eval()
+    return model
+
+
+def save_tiny(path: str, seed: int = 0) -> str:
+    """Writes a tiny model and its tokenizer to path, as from_pretrained reads them."""
+    tokenizer = build_tokenizer()
+    model = build_model(tokenizer, seed=seed)
+    os.makedirs(path, exist_ok=True)
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path

@@ -357,15 +357,20 @@ func TestOverHTTP(t *testing.T) {
 		t.Cleanup(func() { ts.Close(); srv.Close() })
 		servers, urls = append(servers, srv), append(urls, ts.URL)
 	}
-	cfg := testConfig(t, t.TempDir())
+	dir := t.TempDir()
+	cfg := testConfig(t, filepath.Join(dir, "out"))
 	cfg.Builtin = 24
 	cfg.Backends.Generator = urls
+	cfg.Backends.Cache = fileURL(filepath.Join(dir, "cache"))
 	m := run(t, cfg)
-	var calls, batches int64
-	for _, s := range servers {
-		st := s.Stats()
-		calls, batches = calls+st.Calls, batches+st.Batches
+	served := func() (calls, batches int64) {
+		for _, s := range servers {
+			st := s.Stats()
+			calls, batches = calls+st.Calls, batches+st.Batches
+		}
+		return calls, batches
 	}
+	calls, batches := served()
 	if calls < 24*3 {
 		t.Errorf("workers answered %d generate calls, want at least %d", calls, 24*3)
 	}
@@ -374,6 +379,27 @@ func TestOverHTTP(t *testing.T) {
 	}
 	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "generate" && strings.Contains(r.Model, "@") }) {
 		t.Errorf("models %v do not name the worker's model", m.Models)
+	}
+
+	// Rerunning the finished version from scratch answers every call from
+	// the cache: the workers see no new call.
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := Prepare(ctx, b, cfg, true); err != nil {
+		t.Fatal(err)
+	}
+	again := run(t, cfg)
+	if after, _ := served(); after != calls {
+		t.Errorf("the rerun made %d generate calls, want 0", after-calls)
+	}
+	for role, c := range again.Stats.Calls {
+		if c.Misses != 0 {
+			t.Errorf("rerun %s calls = %+v, want no miss", role, c)
+		}
 	}
 }
 

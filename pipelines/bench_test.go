@@ -120,7 +120,7 @@ func BenchmarkInFlight(b *testing.B) {
 		b.Logf("%d prompts, %d in flight: %v, worker %+v", prompts, concurrency, time.Since(t0).Round(time.Millisecond), srv.Stats())
 		return float64(prompts) / time.Since(t0).Seconds(), float64(srv.Stats().Calls) / float64(prompts)
 	}
-	batched := 1024 // prompts at 64 calls in flight; TWIG_BENCH_PROMPTS overrides
+	batched := 4096 // prompts; fewer lose more to the ramp-down (TWIG_BENCH_PROMPTS overrides)
 	if n, err := strconv.Atoi(os.Getenv("TWIG_BENCH_PROMPTS")); err == nil && n > 0 {
 		batched = n
 	}

@@ -56,7 +56,9 @@ type Config struct {
 
 	// ShardBytes is the target size of a Parquet shard.
 	ShardBytes int64 `json:"shard_bytes"`
-	// Concurrency is the number of trajectories in flight per bundle.
+	// Concurrency is the number of trajectories in flight per bundle. The
+	// default, 128, is twice a worker's batch of 64: while one batch runs,
+	// the next one's calls are ready.
 	Concurrency int `json:"concurrency"`
 	// CodeVersion is the twig version that runs; Created the run's start
 	// time (RFC 3339). Neither enters the config hash.
@@ -82,7 +84,7 @@ func DefaultConfig() Config {
 		ThoughtFormat: *filters.NewThoughtFormat(),
 		Policy:        filters.Policy{Required: []string{"thought_format", "coverage"}},
 		ShardBytes:    500 << 20,
-		Concurrency:   64,
+		Concurrency:   128,
 	}
 }
 

@@ -258,6 +258,16 @@ type commitFn struct {
 func newCommitFn(cfg Config) *commitFn {
 	shown := cfg
 	shown.Output = redactURL(cfg.Output)
+	shown.Backends.Cache = redactURL(cfg.Backends.Cache)
+	for _, t := range []*Teacher{&shown.Backends.Thinker, &shown.Backends.Critic, &shown.Backends.Drawer} {
+		if t.BaseURL != "" {
+			t.BaseURL = redactURL(t.BaseURL)
+		}
+	}
+	shown.Backends.Generator = nil
+	for _, g := range cfg.Backends.Generator {
+		shown.Backends.Generator = append(shown.Backends.Generator, redactURL(g))
+	}
 	raw, _ := json.Marshal(shown)
 	return &commitFn{
 		Output: cfg.Output, Prefix: VersionPrefix(cfg), Staging: StagingPrefix(cfg),

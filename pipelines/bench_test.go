@@ -33,7 +33,10 @@ import (
 //
 // Run: go test ./pipelines -run '^$' -bench 'Pipeline$' -benchtime 5x
 func BenchmarkPipeline(b *testing.B) {
-	const n = 200
+	n := 200 // TWIG_BENCH_PROMPTS overrides
+	if v, err := strconv.Atoi(os.Getenv("TWIG_BENCH_PROMPTS")); err == nil && v > 0 {
+		n = v
+	}
 	ctx := context.Background()
 	cfg := DefaultConfig()
 	cfg.Builtin, cfg.CodeVersion, cfg.Created = n, "bench", "2026-01-01T00:00:00Z"

@@ -124,6 +124,26 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config sim.%s: %g must be in [0,1]", r.name, r.v)
 		}
 	}
+	for _, t := range []struct {
+		role string
+		t    Teacher
+	}{{"thinker", c.Backends.Thinker}, {"critic", c.Backends.Critic}, {"drawer", c.Backends.Drawer}} {
+		if t.t.BaseURL == "" {
+			continue
+		}
+		if u, err := url.Parse(t.t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("config backends.%s.base_url: %q is not an http(s) URL", t.role, redactURL(t.t.BaseURL))
+		}
+		if t.t.Model == "" {
+			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redactURL(t.t.BaseURL))
+		}
+		if t.t.MaxTokens < 0 || t.t.MaxDollars < 0 {
+			return fmt.Errorf("config backends.%s: negative spending cap", t.role)
+		}
+	}
+	if c.Engine.Route == "teacher-image" && c.Backends.Drawer.BaseURL == "" && len(c.Backends.Generator) > 0 {
+		return fmt.Errorf("config backends.drawer: the teacher-image route with GPU workers needs an image model (--drawer): the simulated drawer only draws for the simulated painter")
+	}
 	if err := c.Policy.Validate(judges(c)); err != nil {
 		return fmt.Errorf("config %w", err)
 	}

@@ -81,6 +81,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, "--prompts:"},
 		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, "--band-rows:"},
 		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Required = []string{"vlm"} }, runOptions{out: dir}, `required judge "vlm"`},
+		{"teacher without model", nil, runOptions{out: dir, teacher: "http://127.0.0.1:9/v1"}, "config backends.thinker.model:"},
+		{"teacher not http", nil, runOptions{out: dir, teacher: "ftp://x/v1", teacherModel: "m"}, "config backends.thinker.base_url:"},
+		{"unknown route", func(c *pipelines.Config) { c.Engine.Route = "sideways" }, runOptions{out: dir}, "config route:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -122,8 +122,8 @@ func (b *backendSet) Close() {
 	}
 }
 
-// openBackends builds the painter and reasoner of a configuration,
-// wrapped in the call cache when one is configured.
+// openBackends builds the painter, reasoner, drawer and encoder of a
+// configuration, each wrapped in the call cache when one is configured.
 // run identifies the run, so that its spending caps are its own.
 func openBackends(ctx context.Context, run string, eng inference.Config, sc SimConfig, bk Backends) (_ *backendSet, err error) {
 	geo := sim.Geometry{ImageSize: eng.ImageSize, PatchSize: eng.PatchSize}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"gocloud.dev/blob"
@@ -76,6 +78,26 @@ func Card(m *Manifest) []byte {
 		b.WriteString("| (none) | | | 0 | 0 |\n")
 	}
 	b.WriteString("\n")
+	if len(m.Shards[ConfigSFT]) > 0 {
+		var cfg struct {
+			SFT SFTMix `json:"sft"`
+		}
+		json.Unmarshal(m.Config, &cfg) // a config without a mix shows zeros
+		fmt.Fprintf(&b, "The `sft` config was derived with the subtask mix think %g, gen %g, reflect %g (shares of each kind kept; repaint critiques as extra samples: %v).",
+			cfg.SFT.Think, cfg.SFT.Gen, cfg.SFT.Reflect, cfg.SFT.Repaints)
+		if len(m.Stats.Subtasks) > 0 {
+			b.WriteString(" Samples per task:")
+			for i, task := range slices.Sorted(maps.Keys(m.Stats.Subtasks)) {
+				sep := ","
+				if i == 0 {
+					sep = ""
+				}
+				fmt.Fprintf(&b, "%s %s %d", sep, task, m.Stats.Subtasks[task])
+			}
+			b.WriteString(".")
+		}
+		b.WriteString("\n\n")
+	}
 
 	if len(m.Models) > 0 {
 		b.WriteString("## Models\n\n| role | model |\n|---|---|\n")
@@ -109,6 +131,7 @@ var configBlurb = map[string]string{
 	ConfigTrajectories: "accepted trajectories",
 	ConfigRejected:     "rejected trajectories, with every judge's score and reason",
 	ConfigFailed:       "inputs that could not be processed, with the error",
+	ConfigSFT:          "TwiG-50K's supervised subtasks (think_k, gen_k, reflect_k) of the accepted trajectories, as raw fields and chat messages",
 }
 
 // WriteCard writes the dataset card, Card(m), to <prefix>/README.md. Write

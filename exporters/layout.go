@@ -14,6 +14,7 @@ const (
 	ConfigTrajectories = "trajectories" // accepted trajectories (schema.Trajectory)
 	ConfigRejected     = "rejected"     // rejected trajectories (schema.Trajectory)
 	ConfigFailed       = "failed"       // inputs that could not be processed (schema.Failure)
+	ConfigSFT          = "sft"          // TwiG-50K's supervised subtasks of the accepted trajectories (schema.Sample)
 )
 
 // Files at the top of a version.
@@ -45,6 +46,7 @@ var layouts = []Layout{
 	{Config: ConfigTrajectories, Dir: "data/trajectories", Split: "train", Status: schema.StatusAccepted, rowType: reflect.TypeFor[schema.Trajectory]()},
 	{Config: ConfigRejected, Dir: "rejected", Split: "rejected", Status: schema.StatusRejected, rowType: reflect.TypeFor[schema.Trajectory]()},
 	{Config: ConfigFailed, Dir: "failed", Split: "failed", rowType: reflect.TypeFor[schema.Failure]()},
+	{Config: ConfigSFT, Dir: "data/sft", Split: "train", rowType: reflect.TypeFor[schema.Sample]()},
 }
 
 // Layouts returns the layouts of every config of a version, in the order

@@ -28,6 +28,7 @@ func TestLayouts(t *testing.T) {
 		{ConfigTrajectories, "data/trajectories/train-00000-of-00003.parquet", "data/trajectories/train-*.parquet"},
 		{ConfigRejected, "rejected/rejected-00000-of-00003.parquet", "rejected/rejected-*.parquet"},
 		{ConfigFailed, "failed/failed-00000-of-00003.parquet", "failed/failed-*.parquet"},
+		{ConfigSFT, "data/sft/train-00000-of-00003.parquet", "data/sft/train-*.parquet"},
 	}
 	for _, tt := range tests {
 		l, ok := LayoutOf(tt.config)
@@ -44,8 +45,8 @@ func TestLayouts(t *testing.T) {
 	if _, ok := LayoutOf("subtasks"); ok {
 		t.Errorf("LayoutOf(subtasks) found a layout")
 	}
-	if n := len(Layouts()); n != 3 {
-		t.Errorf("Layouts() has %d configs, want 3", n)
+	if n := len(Layouts()); n != 4 {
+		t.Errorf("Layouts() has %d configs, want 4", n)
 	}
 }
 

@@ -100,6 +100,8 @@ type Stats struct {
 	// BudgetStopped counts the samples that failed or never started
 	// because a role's spending cap was reached.
 	BudgetStopped int64 `json:"budget_stopped,omitempty"`
+	// Subtasks counts the sft config's samples per task (think_1, gen_2, ...).
+	Subtasks map[string]int64 `json:"subtasks,omitempty"`
 }
 
 // CallCount is one role's cache hits and misses.
@@ -174,6 +176,9 @@ func (s *Stats) Merge(o Stats) {
 		s.AddCalls(k, v)
 	}
 	s.BudgetStopped += o.BudgetStopped
+	for k, v := range o.Subtasks {
+		inc(&s.Subtasks, k, v)
+	}
 	s.share()
 }
 

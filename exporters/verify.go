@@ -263,11 +263,20 @@ func verifyShard(ctx context.Context, bucket *blob.Bucket, prefix string, l Layo
 		ids[strings.Clone(id)] = s.Path
 	}
 	var n int64
-	if l.Status == "" {
+	switch l.Config {
+	case ConfigFailed:
 		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, f *schema.Failure) {
 			seen(i, f.ID)
 		})
-	} else {
+	case ConfigSFT:
+		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, x *schema.Sample) {
+			if x.ID == "" || x.TrajectoryID == "" || len(x.Messages) == 0 ||
+				!strings.HasPrefix(x.Task, x.Kind+"_") || (x.Kind != "think" && x.Kind != "gen" && x.Kind != "reflect") {
+				rowProblem(ProblemInvalid, "row %d: sample %q (task %q, kind %q, trajectory %q, %d messages) is incomplete", i, x.ID, x.Task, x.Kind, x.TrajectoryID, len(x.Messages))
+			}
+			seen(i, x.ID)
+		})
+	default:
 		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, t *schema.Trajectory) {
 			if err := t.Validate(); err != nil {
 				rowProblem(ProblemInvalid, "row %d: %v", i, err)

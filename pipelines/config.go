@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
 	Policy        filters.Policy        `json:"policy"`
 
+	// SFT is the mix of TwiG-50K subtasks derived into the sft config.
+	SFT exporters.SFTMix `json:"sft"`
+
 	// ShardBytes is the target size of a Parquet shard.
 	ShardBytes int64 `json:"shard_bytes"`
 	// Concurrency is the number of trajectories in flight per bundle. The
@@ -83,6 +87,7 @@ func DefaultConfig() Config {
 		Sim:           SimConfig{MistakeRate: 0.2, MalformedRate: 0.05, DriftRate: 0.05},
 		ThoughtFormat: *filters.NewThoughtFormat(),
 		Policy:        filters.Policy{Required: []string{"thought_format", "coverage"}},
+		SFT:           exporters.DefaultSFTMix(),
 		ShardBytes:    500 << 20,
 		Concurrency:   128,
 	}
@@ -143,6 +148,9 @@ func (c Config) Validate() error {
 	}
 	if c.Engine.Route == "teacher-image" && c.Backends.Drawer.BaseURL == "" && len(c.Backends.Generator) > 0 {
 		return fmt.Errorf("config backends.drawer: the teacher-image route with GPU workers needs an image model (--drawer): the simulated drawer only draws for the simulated painter")
+	}
+	if err := c.SFT.Validate(); err != nil {
+		return fmt.Errorf("config %w", err)
 	}
 	if err := c.Policy.Validate(judges(c)); err != nil {
 		return fmt.Errorf("config %w", err)

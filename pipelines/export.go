@@ -67,6 +67,8 @@ type shardTask struct {
 	Config string    `json:"config"`
 	Path   string    `json:"path"`
 	Rows   []summary `json:"rows"`
+	// SFTPath, for accepted trajectories, is the sft shard of their subtasks.
+	SFTPath string `json:"sft_path,omitempty"`
 }
 
 // Export writes the accepted and rejected trajectories and the failures
@@ -77,7 +79,7 @@ func Export(s beam.Scope, cfg Config, sums, failed, seedParts beam.PCollection) 
 	prefix := VersionPrefix(cfg)
 	tasks, calls := beam.ParDo2(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split},
 		beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
-	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg)},
+	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT},
 		beam.Reshuffle(s, tasks))
 	failedShards := beam.ParDo(s, &writeFailedFn{Output: cfg.Output, Prefix: prefix},
 		beam.GroupByKey(s, beam.AddFixedKey(s, failed)))
@@ -125,8 +127,14 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 			l.Split = fn.Split
 		}
 		ranges := exporters.PlanShards(sizes, fn.ShardBytes)
+		sft, _ := exporters.LayoutOf(exporters.ConfigSFT)
+		sft.Split = fn.Split
 		for i, r := range ranges {
-			emit(shardTask{Config: config, Path: l.ShardPath(i, len(ranges)), Rows: rows[r.Start:r.End]})
+			task := shardTask{Config: config, Path: l.ShardPath(i, len(ranges)), Rows: rows[r.Start:r.End]}
+			if config == exporters.ConfigTrajectories {
+				task.SFTPath = sft.ShardPath(i, len(ranges))
+			}
+			emit(task)
 		}
 	}
 	part(calls)
@@ -136,9 +144,10 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 // from staging and adding its judges and verdict. Rows stream through one
 // at a time, so memory holds one row group, not the shard.
 type writeShardFn struct {
-	Output  string `json:"output"`
-	Prefix  string `json:"prefix"`
-	Staging string `json:"staging"`
+	Output  string           `json:"output"`
+	Prefix  string           `json:"prefix"`
+	Staging string           `json:"staging"`
+	SFT     exporters.SFTMix `json:"sft"`
 	bucket  *blob.Bucket
 }
 
@@ -156,22 +165,48 @@ func (fn *writeShardFn) Teardown() {
 	}
 }
 
-func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit func(commitPart)) error {
+func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit func(commitPart)) (err error) {
 	w, err := exporters.NewShardWriter[schema.Trajectory](ctx, fn.bucket, fn.Prefix, task.Path, exporters.ShardOptions{})
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
 	}
+	var sw *exporters.ShardWriter[schema.Sample]
+	if task.SFTPath != "" {
+		if sw, err = exporters.NewShardWriter[schema.Sample](ctx, fn.bucket, fn.Prefix, task.SFTPath, exporters.ShardOptions{}); err != nil {
+			w.Abort()
+			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
+		}
+	}
+	defer func() {
+		if err != nil {
+			w.Abort()
+			if sw != nil {
+				sw.Abort()
+			}
+		}
+	}()
 	part := commitPart{Kind: partShard, Config: task.Config}
+	sftPart := commitPart{Kind: partShard, Config: exporters.ConfigSFT}
 	for _, s := range task.Rows {
 		t, err := readStaged(ctx, fn.bucket, path.Join(fn.Staging, s.ID+".json"))
 		if err != nil {
-			w.Abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
 		t.Judges, t.Verdict = s.Judges, s.Verdict
 		if err := w.Write([]schema.Trajectory{t}); err != nil {
-			w.Abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
+		}
+		if sw != nil {
+			samples := exporters.Subtasks(&t, fn.SFT)
+			if err := sw.Write(samples); err != nil {
+				return fmt.Errorf("shard %s: %w", task.SFTPath, err)
+			}
+			for _, x := range samples {
+				if sftPart.Stats.Subtasks == nil {
+					sftPart.Stats.Subtasks = map[string]int64{}
+				}
+				sftPart.Stats.Subtasks[x.Task]++
+			}
 		}
 		part.Stats.Add(&t)
 		part.Models = mergeModels(part.Models, t.Provenance.Models)
@@ -179,6 +214,12 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 	}
 	if part.Shard, err = w.Close(); err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
+	}
+	if sw != nil {
+		if sftPart.Shard, err = sw.Close(); err != nil {
+			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
+		}
+		emit(sftPart)
 	}
 	emit(part)
 	return nil
@@ -306,6 +347,9 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 	for config, shards := range m.Shards {
 		slices.SortFunc(shards, func(a, b exporters.ShardInfo) int { return cmp.Compare(a.Path, b.Path) })
 		m.Shards[config] = shards
+	}
+	if m.Rows(exporters.ConfigSFT) == 0 {
+		delete(m.Shards, exporters.ConfigSFT) // an empty mix writes empty sft shards: leave the config out
 	}
 	m.Counts.Accepted = m.Rows(exporters.ConfigTrajectories)
 	m.Counts.Rejected = m.Rows(exporters.ConfigRejected)

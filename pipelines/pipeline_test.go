@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -140,6 +141,7 @@ func checkWithPython(t *testing.T, root string, c exporters.Counts) {
 		Scores           []*int           `json:"scores"`
 		ThoughtsPerRow   []int            `json:"thoughts_per_row"`
 		Errors           []string         `json:"errors"`
+		Tasks            map[string]int64 `json:"tasks"`
 	}
 	if err := json.Unmarshal(out, &got); err != nil {
 		t.Fatalf("check_version.py output %q: %v", out, err)
@@ -158,6 +160,15 @@ func checkWithPython(t *testing.T, root string, c exporters.Counts) {
 	}
 	if got.Images <= got.Regions {
 		t.Errorf("decoded %d PNG images for %d regions", got.Images, got.Regions)
+	}
+	// The default mix: think_k and gen_k for every accepted trajectory, no reflect.
+	wantTasks := map[string]int64{}
+	for k := 1; k <= 3; k++ {
+		wantTasks[fmt.Sprintf("think_%d", k)] = c.Accepted
+		wantTasks[fmt.Sprintf("gen_%d", k)] = c.Accepted
+	}
+	if !maps.Equal(got.Tasks, wantTasks) {
+		t.Errorf("sft tasks read by pyarrow = %v, want %v", got.Tasks, wantTasks)
 	}
 }
 

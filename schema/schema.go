@@ -296,3 +296,43 @@ type Failure struct {
 	// Error says what went wrong, naming file, line and reason.
 	Error string `parquet:"error" json:"error"`
 }
+
+// Message is one turn of a chat-format training sample.
+type Message struct {
+	// Role is "user" or "assistant".
+	Role string `parquet:"role" json:"role"`
+	// Content is the turn's text; "<image>" marks where Sample.Images[0]
+	// goes, as LLaVA-style SFT trainers expect.
+	Content string `parquet:"content" json:"content"`
+}
+
+// Sample is one supervised example of TwiG-50K's nine subtasks
+// (twig-method.md section 3), derived from an accepted trajectory. It is
+// the row type of the sft config.
+type Sample struct {
+	// ID is a UUID v5 over the trajectory id, the task and the attempt.
+	ID           string `parquet:"id" json:"id"`
+	TrajectoryID string `parquet:"trajectory_id" json:"trajectory_id"`
+	// Task is think_k, gen_k or reflect_k (k = 1..K); Kind is think, gen
+	// or reflect; Region is k; Attempt the attempt it was taken from.
+	Task    string `parquet:"task" json:"task"`
+	Kind    string `parquet:"kind" json:"kind"`
+	Region  int32  `parquet:"region" json:"region"`
+	Attempt int32  `parquet:"attempt" json:"attempt"`
+	// Prompt is the user prompt T; Thoughts the thoughts the input shows
+	// (think: tau_<k; reflect: tau_<=k; gen: the prefix's thoughts).
+	Prompt   string   `parquet:"prompt" json:"prompt"`
+	Thoughts []string `parquet:"thoughts,list" json:"thoughts"`
+	// Images holds the canvas the input shows (think: after region k-1,
+	// none for k=1; reflect: with region k); empty for gen.
+	Images []Image `parquet:"images,list" json:"images"`
+	// Prefix, PriorTokens and TargetTokens are gen's input and output.
+	Prefix       string  `parquet:"prefix" json:"prefix"`
+	PriorTokens  []int32 `parquet:"prior_tokens,list" json:"prior_tokens"`
+	TargetTokens []int32 `parquet:"target_tokens,list" json:"target_tokens"`
+	// Target is think's thought, or reflect's critique in the output
+	// format (SCORE: / IMPROVED_DESCRIPTION:); empty for gen.
+	Target string `parquet:"target" json:"target"`
+	// Messages is the sample as a chat: the instruction, then the target.
+	Messages []Message `parquet:"messages,list" json:"messages"`
+}

@@ -20,7 +20,7 @@ from PIL import Image
 def main(root):
     manifest = json.load(open(os.path.join(root, "manifest.json")))
     out = {"configs": {}, "images": 0, "regions": 0, "repainted_regions": 0,
-           "critiques": 0, "scores": [], "thoughts_per_row": [], "errors": []}
+           "critiques": 0, "scores": [], "thoughts_per_row": [], "errors": [], "tasks": {}}
     image_type = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
     for config, shards in sorted(manifest["shards"].items()):
         rows = 0
@@ -28,6 +28,16 @@ def main(root):
             table = pq.read_table(os.path.join(root, shard["path"]))
             rows += table.num_rows
             if config == "failed":
+                continue
+            if config == "sft":
+                for row in table.to_pylist():
+                    out["tasks"][row["task"]] = out["tasks"].get(row["task"], 0) + 1
+                    if [m["role"] for m in row["messages"]] != ["user", "assistant"]:
+                        out["errors"].append(f"{row['id']}: messages {row['messages']}")
+                    for im in row["images"]:
+                        Image.open(io.BytesIO(im["bytes"])).load()
+                    if row["kind"] == "gen" and len(row["target_tokens"]) == 0:
+                        out["errors"].append(f"{row['id']}: gen sample without target tokens")
                 continue
             if table.schema.field("final_image").type != image_type:
                 out["errors"].append(f"{shard['path']}: final_image is {table.schema.field('final_image').type}")

@@ -5,17 +5,29 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// locations
+	_ "gocloud.dev/blob/gcsblob"  // gs:// locations
 	_ "gocloud.dev/blob/memblob"  // mem:// locations, for tests
+	_ "gocloud.dev/blob/s3blob"   // s3:// locations (AWS, MinIO, R2, versitygw, ...)
 )
 
-// bucketURL turns a user's location (a local path or a file:// URL) into
-// the URL of a bucket rooted there. create asks for the directory to be
-// made when missing.
+// bucketURL turns a user's location into the URL of a bucket rooted there:
+//
+//   - a local path or a file:// URL: a fileblob bucket; create asks for the
+//     directory to be made when missing;
+//   - s3://bucket/prefix?endpoint=…&use_path_style=true&region=… or
+//     gs://bucket/prefix: the object store's bucket, with the path as key
+//     prefix (gocloud's prefix= parameter) and the other query parameters
+//     passed to the driver (see gocloud.dev/blob/s3blob and
+//     gocloud.dev/aws.V2ConfigFromURLParams). Credentials come from the
+//     environment (the AWS or Google default chains), never from the URL;
+//   - mem://: an in-memory bucket, for tests.
 func bucketURL(loc string, create bool) (string, error) {
 	u, err := url.Parse(loc)
 	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
@@ -24,8 +36,10 @@ func bucketURL(loc string, create bool) (string, error) {
 			loc = u.Path
 		case "mem":
 			return loc, nil
+		case "s3", "gs":
+			return objectStoreURL(u)
 		default:
-			return "", fmt.Errorf("location %q: scheme %q is not supported yet (use a local path or file://)", loc, u.Scheme)
+			return "", fmt.Errorf("location %q: scheme %q is not supported (use a local path, file://, s3:// or gs://)", redact(u), u.Scheme)
 		}
 	}
 	abs, err := filepath.Abs(loc)
@@ -52,7 +66,67 @@ func openBucket(ctx context.Context, loc string, create bool) (*blob.Bucket, err
 	}
 	b, err := blob.OpenBucket(ctx, u)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", strings.SplitN(u, "?", 2)[0], err)
+		msg := strings.SplitN(u, "?", 2)[0]
+		if pu, perr := url.Parse(loc); perr == nil && (pu.Scheme == "s3" || pu.Scheme == "gs") {
+			// Drivers quote the whole URL in their errors; keep its query
+			// parameters out of ours.
+			return nil, &redactedError{
+				msg: "open " + redact(pu) + ": " + queryInURL.ReplaceAllString(err.Error(), "$1$2"),
+				err: err,
+			}
+		}
+		return nil, fmt.Errorf("open %s: %w", msg, err)
 	}
 	return b, nil
 }
+
+// objectStoreURL turns s3://bucket/prefix?params (or gs://) into the
+// gocloud URL s3://bucket?params&prefix=prefix/.
+func objectStoreURL(u *url.URL) (string, error) {
+	if u.User != nil {
+		return "", fmt.Errorf("location %s: credentials do not belong in the URL; set them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or GOOGLE_APPLICATION_CREDENTIALS)", redact(u))
+	}
+	if u.Host == "" {
+		return "", fmt.Errorf("location %s: no bucket name (want %s://BUCKET/PREFIX)", redact(u), u.Scheme)
+	}
+	q := u.Query()
+	prefix := strings.Trim(path.Clean("/"+u.Path), "/")
+	if prefix != "" {
+		if q.Has("prefix") {
+			return "", fmt.Errorf("location %s: give the prefix as the path or as prefix=, not both", redact(u))
+		}
+		q.Set("prefix", prefix+"/")
+	}
+	out := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: q.Encode()}
+	return out.String(), nil
+}
+
+// redact returns a location without user information or query parameters,
+// for messages.
+func redact(u *url.URL) string {
+	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, Opaque: u.Opaque}
+	return r.String()
+}
+
+// joinLocation returns the location of rel inside loc. For s3:// and gs://
+// locations the path is joined and the query parameters are kept, so the
+// result can be passed to twig verify; other locations join as paths.
+func joinLocation(loc, rel string) string {
+	if u, err := url.Parse(loc); err == nil && (u.Scheme == "s3" || u.Scheme == "gs") {
+		u.Path = "/" + strings.Trim(path.Join(u.Path, rel), "/")
+		return u.String()
+	}
+	return path.Join(loc, rel)
+}
+
+// queryInURL matches the query of an s3:// or gs:// URL in a message.
+var queryInURL = regexp.MustCompile(`\b((?:s3|gs)://[^\s?"]*)\?[^\s"]*?(:\s|"|$|\s)`)
+
+// redactedError is an error whose message had URL query parameters removed.
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }

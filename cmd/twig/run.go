@@ -11,7 +11,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"runtime/debug"
 	"slices"
@@ -171,12 +170,12 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	prefix := pipelines.VersionPrefix(cfg)
 	switch err := pipelines.Prepare(ctx, bucket, cfg, o.overwrite); {
 	case errors.Is(err, pipelines.ErrUpToDate):
-		fmt.Fprintf(stdout, "%s is already committed with this configuration: nothing to do (no model call made)\n", path.Join(o.out, prefix))
+		fmt.Fprintf(stdout, "%s is already committed with this configuration: nothing to do (no model call made)\n", joinLocation(o.out, prefix))
 		m, err := exporters.ReadManifest(ctx, bucket, prefix)
 		if err != nil {
 			return err
 		}
-		printSummary(stdout, m, path.Join(o.out, prefix))
+		printSummary(stdout, m, joinLocation(o.out, prefix))
 		return nil
 	case err != nil:
 		return err
@@ -199,7 +198,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	if err != nil {
 		return err
 	}
-	printSummary(stdout, m, path.Join(o.out, prefix))
+	printSummary(stdout, m, joinLocation(o.out, prefix))
 	fmt.Fprintf(stdout, "time:       %s\n", time.Since(start).Round(time.Millisecond))
 	if !m.Counts.Reconciles() {
 		return &exitError{code: 3, err: fmt.Errorf("counts do not reconcile: seeded %d != accepted %d + rejected %d + failed %d",
@@ -209,7 +208,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 }
 
 func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
-	fs.StringVar(&o.out, "out", "", "output `dir`ectory; the version goes to DIR/<dataset>/<version>/ (required)")
+	fs.StringVar(&o.out, "out", "", "output `dir`ectory or object store URL (s3://bucket/prefix?region=…&endpoint=…&use_path_style=true, gs://bucket/prefix; credentials from the environment); the version goes to DIR/<dataset>/<version>/ (required)")
 	fs.StringVar(&o.configFile, "config", "", "JSON config `file` applied before the flags")
 	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
@@ -268,6 +267,10 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.Float64Var(&c.Sim.MistakeRate, "sim-mistake-rate", c.Sim.MistakeRate, "simulated painter: chance of a mistake per object")
 	fs.Float64Var(&c.Sim.MalformedRate, "sim-malformed-rate", c.Sim.MalformedRate, "simulated critic: chance of a malformed answer")
 	fs.Float64Var(&c.Sim.DriftRate, "sim-drift-rate", c.Sim.DriftRate, "simulated reasoner: chance of a thought that breaks the rules")
+	fs.Float64Var(&c.SFT.Think, "sft-think", c.SFT.Think, "share, 0..1, of think_k samples in the sft config")
+	fs.Float64Var(&c.SFT.Gen, "sft-gen", c.SFT.Gen, "share, 0..1, of gen_k samples in the sft config")
+	fs.Float64Var(&c.SFT.Reflect, "sft-reflect", c.SFT.Reflect, "share, 0..1, of reflect_k samples in the sft config (the paper found reflect data lowered scores)")
+	fs.BoolVar(&c.SFT.Repaints, "sft-repaints", c.SFT.Repaints, "also make reflect samples of critiqued repaints")
 	fs.Int64Var(&c.ShardBytes, "shard-bytes", c.ShardBytes, "target Parquet shard size in bytes")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "trajectories in flight per bundle")
 }

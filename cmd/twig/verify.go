@@ -15,7 +15,10 @@ import (
 const verifyHelp = `Usage: twig verify URI
 
 Re-reads a dataset version (a local path or file:// URL of the version
-folder, e.g. ./out/twig-sim/v1) and checks it: the manifest is there and
+folder, e.g. ./out/twig-sim/v1, or an object store URL such as
+s3://bucket/out/twig-sim/v1?region=us-east-1, with endpoint= and
+use_path_style=true for other S3-compatible servers, or
+gs://bucket/out/twig-sim/v1) and checks it: the manifest is there and
 parses, every listed shard exists with the listed size and SHA-256, row
 counts match, every row passes schema validation and sits in the right
 config, ids are unique, no unlisted shard is present, and

@@ -102,6 +102,22 @@ type Stats struct {
 	BudgetStopped int64 `json:"budget_stopped,omitempty"`
 	// Subtasks counts the sft config's samples per task (think_1, gen_2, ...).
 	Subtasks map[string]int64 `json:"subtasks,omitempty"`
+	// Scores is the histogram of critique scores, in bins of ten ("00-09"
+	// ... "90-100"), of every critiqued attempt; "unparsed" counts the
+	// critiques that could not be read.
+	Scores map[string]int64 `json:"scores,omitempty"`
+}
+
+// ScoreBin names the histogram bin of a critique score.
+func ScoreBin(score int32) string {
+	switch {
+	case score < 0:
+		return "unparsed"
+	case score >= 90:
+		return "90-100"
+	}
+	lo := score / 10 * 10
+	return fmt.Sprintf("%02d-%02d", lo, lo+9)
 }
 
 // CallCount is one role's cache hits and misses.
@@ -138,6 +154,9 @@ func (s *Stats) Add(t *schema.Trajectory) {
 		for _, a := range r.Attempts {
 			if a.Decision == schema.DecisionParseFailed {
 				s.ParseFailures++
+			}
+			if a.Critiqued {
+				inc(&s.Scores, ScoreBin(a.Critique.Score), 1)
 			}
 			s.CritiqueRetries += int64(len(a.Critique.Retries))
 		}
@@ -178,6 +197,9 @@ func (s *Stats) Merge(o Stats) {
 	s.BudgetStopped += o.BudgetStopped
 	for k, v := range o.Subtasks {
 		inc(&s.Subtasks, k, v)
+	}
+	for k, v := range o.Scores {
+		inc(&s.Scores, k, v)
 	}
 	s.share()
 }
@@ -263,6 +285,27 @@ func WriteManifest(ctx context.Context, bucket *blob.Bucket, prefix string, m *M
 	}
 	if err := bucket.WriteAll(ctx, Key(prefix, ManifestFile), b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return fmt.Errorf("write manifest: %w", err)
+	}
+	return nil
+}
+
+// StatsFile holds a version's statistics, for tools that want them
+// without the manifest.
+const StatsFile = "stats.json"
+
+// WriteStats writes <prefix>/stats.json: the counts and the manifest's
+// statistics (per verdict, per category, repaints, critique score
+// histogram, judge failures, calls). Write it before the manifest.
+func WriteStats(ctx context.Context, bucket *blob.Bucket, prefix string, m *Manifest) error {
+	b, err := json.MarshalIndent(struct {
+		Counts Counts `json:"counts"`
+		Stats  Stats  `json:"stats"`
+	}{m.Counts, m.Stats}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("write stats: %w", err)
+	}
+	if err := bucket.WriteAll(ctx, Key(prefix, StatsFile), append(b, '\n'), &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("write stats: %w", err)
 	}
 	return nil
 }

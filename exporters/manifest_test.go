@@ -171,6 +171,8 @@ func TestStats(t *testing.T) {
 		ParseFailures:    1,
 		CritiqueRetries:  2,
 		JudgeFails:       map[string]int64{"clip": 1},
+		// 6 regions critiqued once, plus the critiqued repaint.
+		Scores: map[string]int64{"90-100": 7},
 	}
 	if !reflect.DeepEqual(all, want) {
 		t.Errorf("merged stats = %+v\nwant %+v", all, want)
@@ -180,5 +182,16 @@ func TestStats(t *testing.T) {
 	direct.Add(&rej)
 	if !reflect.DeepEqual(direct, want) {
 		t.Errorf("added stats = %+v\nwant %+v", direct, want)
+	}
+}
+
+func TestScoreBin(t *testing.T) {
+	for _, tc := range []struct {
+		score int32
+		want  string
+	}{{-1, "unparsed"}, {0, "00-09"}, {9, "00-09"}, {10, "10-19"}, {89, "80-89"}, {90, "90-100"}, {100, "90-100"}} {
+		if got := ScoreBin(tc.score); got != tc.want {
+			t.Errorf("ScoreBin(%d) = %q, want %q", tc.score, got, tc.want)
+		}
 	}
 }

@@ -372,6 +372,9 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 	if err := exporters.WriteCard(ctx, b, fn.Prefix, m); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	if err := exporters.WriteStats(ctx, b, fn.Prefix, m); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
 	if err := exporters.WriteManifest(ctx, b, fn.Prefix, m); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

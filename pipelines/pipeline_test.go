@@ -115,6 +115,37 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("staging not cleared: %d files left, e.g. %s", len(left), left[0])
 	}
 	checkWithPython(t, filepath.Join(dir, "test", "v1"), c)
+	checkWithDatasets(t, filepath.Join(dir, "test", "v1"), m)
+}
+
+// checkWithDatasets loads every config with Hugging Face datasets, offline.
+func checkWithDatasets(t *testing.T, root string, m *exporters.Manifest) {
+	t.Helper()
+	cmd := exec.Command("python3", "../testdata/check_datasets.py", root)
+	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1", "HF_DATASETS_OFFLINE=1", "HF_HOME="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) && strings.Contains(string(ee.Stderr), "ModuleNotFoundError") && os.Getenv("TWIG_REQUIRE_PYTHON") == "" {
+			t.Skipf("datasets missing (pip install -r .ci/requirements.txt): %s", ee.Stderr)
+		}
+		t.Fatalf("check_datasets.py: %v\n%s", err, out)
+	}
+	var got struct {
+		Configs map[string]int64 `json:"configs"`
+		Errors  []string         `json:"errors"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("check_datasets.py output %q: %v", out, err)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("datasets found problems: %v", got.Errors)
+	}
+	for config := range m.Shards {
+		if got.Configs[config] != m.Rows(config) {
+			t.Errorf("datasets loaded %d rows of %s, the manifest lists %d", got.Configs[config], config, m.Rows(config))
+		}
+	}
 }
 
 // checkWithPython opens the version with pyarrow and Pillow, readers that
@@ -452,5 +483,37 @@ func TestTeacherOverHTTP(t *testing.T) {
 	m = run(t, cfg)
 	if m.Stats.BudgetStopped == 0 || m.Counts.Failed < m.Stats.BudgetStopped || !m.Counts.Reconciles() {
 		t.Errorf("capped run: counts %+v, budget stopped %d: want samples stopped by the cap, reconciled", m.Counts, m.Stats.BudgetStopped)
+	}
+}
+
+// TestCrashBeforeManifest: shards written by a run that died before its
+// manifest make no visible version, and the rerun commits a complete one
+// without them.
+func TestCrashBeforeManifest(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	cfg.Builtin = 6
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	// What a crashed run leaves: shards under other names, staged records, no manifest.
+	for _, key := range []string{"data/trajectories/train-00000-of-00003.parquet", "rejected/rejected-00002-of-00003.parquet", "_staging/old/x.json"} {
+		if err := b.WriteAll(ctx, VersionPrefix(cfg)+"/"+key, []byte("partial"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ok, _ := exporters.Committed(ctx, b, VersionPrefix(cfg)); ok {
+		t.Fatal("a version without a manifest counts as committed")
+	}
+	rep, err := exporters.Verify(ctx, b, VersionPrefix(cfg))
+	if err != nil || rep.OK() {
+		t.Fatalf("Verify of an uncommitted version = %v, %v: want a problem", rep, err)
+	}
+	m := run(t, cfg) // run verifies: no unlisted shard may remain
+	if m.Counts.Seeded != 6 || !m.Counts.Reconciles() {
+		t.Errorf("counts after the rerun = %+v", m.Counts)
 	}
 }

@@ -3,8 +3,12 @@ package exporters
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"testing"
+	"time"
 
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 
 	"github.com/twigdata/twig/schema"
@@ -75,6 +79,67 @@ func BenchmarkWriteRaw(b *testing.B) {
 		}
 		if err := w.Close(); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkExportRatio measures, side by side in one run, writing a shard
+// (Parquet encoding, compression, SHA-256) and writing the same bytes raw
+// to the same target, and reports their speed ratio (the product targets
+// at least 0.5).
+//
+// Run: go test ./exporters -run '^$' -bench ExportRatio
+func BenchmarkExportRatio(b *testing.B) {
+	targets := map[string]func(b *testing.B) *blob.Bucket{
+		"mem": func(*testing.B) *blob.Bucket { return memblob.OpenBucket(nil) },
+		"file": func(b *testing.B) *blob.Bucket {
+			bk, err := fileblob.OpenBucket(b.TempDir(), &fileblob.Options{Metadata: fileblob.MetadataDontWrite})
+			if err != nil {
+				b.Fatal(err)
+			}
+			return bk
+		},
+	}
+	for _, target := range []string{"mem", "file"} {
+		for _, c := range []string{CompressionZstd, CompressionSnappy, CompressionNone} {
+			b.Run(target+"/"+c, func(b *testing.B) {
+				ctx := context.Background()
+				bucket := targets[target](b)
+				defer bucket.Close()
+				rows, opts := benchRows(), ShardOptions{Compression: c}
+				if _, err := WriteShard(ctx, bucket, "", "x.parquet", rows, opts); err != nil {
+					b.Fatal(err)
+				}
+				data, err := bucket.ReadAll(ctx, "x.parquet")
+				if err != nil {
+					b.Fatal(err)
+				}
+				var shard, raw time.Duration
+				for b.Loop() {
+					runtime.GC() // neither side pays for the other's garbage
+					t0 := time.Now()
+					if _, err := WriteShard(ctx, bucket, "", "x.parquet", rows, opts); err != nil {
+						b.Fatal(err)
+					}
+					shard += time.Since(t0)
+					runtime.GC()
+					t1 := time.Now()
+					w, err := bucket.NewWriter(ctx, "raw", nil)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, err := w.Write(data); err != nil {
+						b.Fatal(err)
+					}
+					if err := w.Close(); err != nil {
+						b.Fatal(err)
+					}
+					raw += time.Since(t1)
+				}
+				b.ReportMetric(float64(len(data))*float64(b.N)/shard.Seconds()/1e6, "shard-MB/s")
+				b.ReportMetric(float64(len(data))*float64(b.N)/raw.Seconds()/1e6, "raw-MB/s")
+				b.ReportMetric(raw.Seconds()/shard.Seconds(), "ratio")
+			})
 		}
 	}
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,6 +62,23 @@ func TestRunVerifyS3(t *testing.T) {
 
 	if err := runVerify(ctx, version, &stdout); err != nil {
 		t.Fatalf("verify a fresh version: %v\n%s", err, stdout.String())
+	}
+
+	// An independent reader (pyarrow's own S3 client) reads it over S3.
+	py, err := exec.Command("python3", "../../testdata/check_s3.py", srv.Endpoint, s3test.Bucket+"/runs/twig-sim/v1").Output()
+	switch {
+	case err != nil && os.Getenv("TWIG_REQUIRE_PYTHON") == "":
+		t.Logf("pyarrow over S3 not checked (pip install -r .ci/requirements.txt): %v", err)
+	case err != nil:
+		t.Errorf("check_s3.py: %v\n%s", err, py)
+	default:
+		var got struct {
+			Configs map[string]int64 `json:"configs"`
+			Errors  []string         `json:"errors"`
+		}
+		if err := json.Unmarshal(py, &got); err != nil || len(got.Errors) > 0 || got.Configs["trajectories"] == 0 {
+			t.Errorf("pyarrow over S3: %s (%v)", py, err)
+		}
 	}
 
 	// A second run with the same configuration makes no model call.

@@ -47,7 +47,12 @@ func BenchmarkPipeline(b *testing.B) {
 			Prompt: c.Text, Normalized: seeds.Normalize(c.Text), Category: c.Category})
 	}
 	seedList, _ := PlanSeeds(lines, cfg.Dataset, cfg.Split, 0, 1, cfg.Seed)
-	engine, err := NewSimEngine(cfg.Engine, cfg.Sim)
+	set, err := openBackends(ctx, "bench", cfg.Engine, cfg.Sim, Backends{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer set.Close()
+	engine, err := set.engine(cfg.Engine)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -58,8 +58,6 @@ type commitPart struct {
 	SeedFailures int64                `json:"seed_failures,omitempty"`
 	Models       []schema.RoleModel   `json:"models,omitempty"`
 	Templates    []schema.TemplateRef `json:"templates,omitempty"`
-	// Model calls per role (partCalls).
-	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
 
 // shardTask asks for one shard to be written from staged trajectories.
@@ -101,12 +99,7 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 	var s summary
 	for iter(&s) {
 		for role, c := range s.Calls {
-			if calls.Calls == nil {
-				calls.Calls = map[string]exporters.CallCount{}
-			}
-			n := calls.Calls[role]
-			n.Hits, n.Misses = n.Hits+c.Hits, n.Misses+c.Misses
-			calls.Calls[role] = n
+			calls.Stats.AddCalls(role, c)
 		}
 		s.Calls = nil
 		config := exporters.ConfigRejected
@@ -337,9 +330,7 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 			m.Templates = mergeTemplates(m.Templates, p.Templates)
 			seedFailures += p.SeedFailures
 		case partCalls:
-			for role, c := range p.Calls {
-				m.Stats.AddCalls(role, c)
-			}
+			m.Stats.Merge(p.Stats)
 		}
 		p = commitPart{}
 	}

@@ -16,7 +16,6 @@ import (
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/cache"
-	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/schema"
 )
@@ -226,14 +225,6 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
 	return genResult{gen: generated{T: Strip(*t), Bytes: int64(len(b)), Calls: calls}}
-}
-
-// NewSimEngine returns an engine over the simulated painter and reasoner.
-func NewSimEngine(cfg inference.Config, sc SimConfig) (*inference.Engine, error) {
-	geo := sim.Geometry{ImageSize: cfg.ImageSize, PatchSize: cfg.PatchSize}
-	painter := sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
-	reasoner := sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: sc.MalformedRate, DriftRate: sc.DriftRate})
-	return inference.New(cfg, painter, reasoner)
 }
 
 // Strip returns t without its heavy payloads: tokens and image bytes.

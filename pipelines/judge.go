@@ -17,21 +17,14 @@ func init() {
 }
 
 // summary is what the export stage needs of a judged trajectory: its id,
-// verdict and judge results, the size of its staged record, and the
-// figures the run's statistics are made of. It is small, so the export
-// stage can plan shards over all of them at once.
+// verdict and judge results, and the size of its staged record. It is
+// small, so the export stage can plan shards over all of them at once;
+// the run's statistics are counted from the full rows as shards are written.
 type summary struct {
-	ID       string               `json:"id"`
-	Category string               `json:"category"`
-	Bytes    int64                `json:"bytes"`
-	Judges   []schema.JudgeResult `json:"judges"`
-	Verdict  schema.Verdict       `json:"verdict"`
-	// Regions, Repainted and ParseFailed count regions.
-	Regions     int `json:"regions"`
-	Repainted   int `json:"repainted"`
-	ParseFailed int `json:"parse_failed"`
-	// Scores are the first attempts' critique scores (-1: unparsed).
-	Scores []int32 `json:"scores"`
+	ID      string               `json:"id"`
+	Bytes   int64                `json:"bytes"`
+	Judges  []schema.JudgeResult `json:"judges"`
+	Verdict schema.Verdict       `json:"verdict"`
 	// Calls counts cached and made model calls per role.
 	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
@@ -60,23 +53,5 @@ func (fn *judgeFn) ProcessElement(ctx context.Context, g generated, emit func(su
 			RawInput: []byte(t.Prompt), SampleIndex: t.SampleIndex, Error: err.Error()})
 		return
 	}
-	s := summarize(&t, g.Bytes)
-	s.Calls = g.Calls
-	emit(s)
-}
-
-func summarize(t *schema.Trajectory, bytes int64) summary {
-	s := summary{ID: t.ID, Category: t.Category, Bytes: bytes, Judges: t.Judges, Verdict: t.Verdict, Regions: len(t.Regions)}
-	for _, r := range t.Regions {
-		if len(r.Attempts) > 1 {
-			s.Repainted++
-		}
-		if r.Status == "parse_failed" {
-			s.ParseFailed++
-		}
-		if a := r.Attempts[0]; a.Critiqued {
-			s.Scores = append(s.Scores, a.Critique.Score)
-		}
-	}
-	return s
+	emit(summary{ID: t.ID, Bytes: g.Bytes, Judges: t.Judges, Verdict: t.Verdict, Calls: g.Calls})
 }

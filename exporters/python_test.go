@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gocloud.dev/blob/fileblob"
+
+	"github.com/twigdata/twig/schema"
 )
 
 // python returns the Python interpreter to test with ($TWIG_TEST_PYTHON,
@@ -104,7 +106,7 @@ func TestPyarrowReadsShards(t *testing.T) {
 		{"final_tokens", norm(got.FinalTokens), "list<element: int32>"},
 		{"id", got.ID, "string"},
 		{"verdict.reasons", norm(got.Reasons), "list<element: string>"},
-		{"twig.schema_version", got.SchemaVersion, "1.0"},
+		{"twig.schema_version", got.SchemaVersion, schema.Version},
 	}
 	for _, c := range checks {
 		if c.got != c.want {

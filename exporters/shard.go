@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"reflect"
 
 	"github.com/parquet-go/parquet-go"
@@ -125,7 +124,7 @@ type ShardWriter[T any] struct {
 	bw     *blob.Writer
 	pw     *parquet.GenericWriter[T]
 	hash   hash.Hash
-	count  countingWriter
+	out    *asyncWriter
 	rows   int64
 	err    error // sticky: the first error, after which the write is aborted
 	closed bool
@@ -147,8 +146,9 @@ func NewShardWriter[T any](ctx context.Context, bucket *blob.Bucket, prefix, pat
 		return nil, fmt.Errorf("write shard %s: %w", path, err)
 	}
 	w := &ShardWriter[T]{path: path, cancel: cancel, bw: bw, hash: sha256.New()}
+	w.out = newAsyncWriter(bw, w.hash, 4)
 	err = catch(func() error {
-		w.pw = parquet.NewGenericWriter[T](io.MultiWriter(bw, w.hash, &w.count), popts...)
+		w.pw = parquet.NewGenericWriter[T](w.out, popts...)
 		return nil
 	})
 	if err != nil {
@@ -193,6 +193,9 @@ func (w *ShardWriter[T]) Close() (ShardInfo, error) {
 	if err := catch(w.pw.Close); err != nil {
 		return ShardInfo{}, w.fail(err)
 	}
+	if err := w.out.Wait(); err != nil {
+		return ShardInfo{}, w.fail(err)
+	}
 	err := w.bw.Close()
 	w.cancel()
 	if err != nil {
@@ -202,7 +205,7 @@ func (w *ShardWriter[T]) Close() (ShardInfo, error) {
 	return ShardInfo{
 		Path:   w.path,
 		Rows:   w.rows,
-		Bytes:  w.count.n,
+		Bytes:  w.out.n,
 		SHA256: hex.EncodeToString(w.hash.Sum(nil)),
 	}, nil
 }
@@ -220,6 +223,9 @@ var errAborted = errors.New("aborted")
 // fail aborts the write and records err as the writer's error.
 func (w *ShardWriter[T]) fail(err error) error {
 	w.cancel() // before Close, so the blob writer discards the object
+	if w.out != nil {
+		_ = w.out.Wait()
+	}
 	_ = w.bw.Close()
 	w.closed = true
 	w.err = fmt.Errorf("write shard %s: %w", w.path, err)
@@ -255,12 +261,4 @@ func catch(f func() error) (err error) {
 		}
 	}()
 	return f()
-}
-
-// countingWriter counts the bytes written through it.
-type countingWriter struct{ n int64 }
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	c.n += int64(len(p))
-	return len(p), nil
 }

@@ -24,7 +24,7 @@ package schema
 
 // Version is the schema version written into every record's SchemaVersion.
 // Bump the minor for added fields, the major for removed or changed ones.
-const Version = "1.0"
+const Version = "1.1"
 
 // Verdict statuses.
 const (
@@ -67,9 +67,11 @@ var Categories = []string{
 }
 
 // Image is a PNG image in the layout Hugging Face datasets reads as an
-// Image feature: a struct of bytes and path.
+// Image feature: a struct of bytes and path. The bytes column is stored
+// uncompressed whatever the shard's codec: PNG is already deflated, and
+// compressing it again costs CPU for no space.
 type Image struct {
-	Bytes []byte `parquet:"bytes,optional" json:"bytes,omitempty"`
+	Bytes []byte `parquet:"bytes,optional,uncompressed" json:"bytes,omitempty"`
 	Path  string `parquet:"path,optional" json:"path"`
 }
 
@@ -181,6 +183,10 @@ type Region struct {
 }
 
 // JudgeResult is one quality judge's result on a trajectory.
+//
+// Score is in [0, 1], higher is better, and Pass is the judge's own
+// decision under its default threshold; a policy may re-decide Pass from
+// Score with its own threshold (twig refilter does, with no model call).
 type JudgeResult struct {
 	Name    string  `parquet:"name" json:"name"`
 	Version string  `parquet:"version" json:"version"`
@@ -195,6 +201,11 @@ type Verdict struct {
 	Status string `parquet:"status" json:"status"`
 	// Reasons are the failing judges' names and reasons; empty when accepted.
 	Reasons []string `parquet:"reasons,list" json:"reasons"`
+	// Score is the policy's overall score, the weighted mean of the judges'
+	// scores (each in [0, 1]).
+	Score float64 `parquet:"score" json:"score"`
+	// Policy names the policy (name@version) that decided.
+	Policy string `parquet:"policy" json:"policy"`
 }
 
 // RoleModel names the model that played a role (thinker, critic, painter, judge).

@@ -2,8 +2,11 @@ package exporters
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -163,4 +166,81 @@ func writeRaw(ctx context.Context, bucket *blob.Bucket, key string, data []byte)
 		data = data[n:]
 	}
 	return w.Close()
+}
+
+// BenchmarkShardMemory streams 500 and then 5,000 trajectories (64 KiB
+// final images: 33 MB and 330 MB of shard) through one ShardWriter into a
+// local directory, making each row just before it is written, and reports
+// the peak live heap of each and their ratio. The writer holds one row
+// group, so the peak is bounded by a row group, not by the shard (the
+// product's target: memory bounded by about one shard, not the dataset).
+//
+// Run: go test ./exporters -run '^$' -bench ShardMemory -benchtime 1x
+func BenchmarkShardMemory(b *testing.B) {
+	peak := map[int]float64{}
+	for b.Loop() {
+		for _, n := range []int{500, 5000} {
+			peak[n] = peakHeapMB(b, n)
+		}
+	}
+	b.ReportMetric(peak[500], "peak-MB-500")
+	b.ReportMetric(peak[5000], "peak-MB-5000")
+	b.ReportMetric(peak[5000]/peak[500], "ratio")
+}
+
+// peakHeapMB writes n rows into one shard and returns the peak live heap,
+// in MB (runtime/metrics /gc/heap/live:bytes), sampled every millisecond.
+func peakHeapMB(b *testing.B, n int) float64 {
+	ctx := context.Background()
+	bucket, err := fileblob.OpenBucket(b.TempDir(), &fileblob.Options{Metadata: fileblob.MetadataDontWrite})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bucket.Close()
+	template := testRows(1, schema.StatusAccepted)[0]
+	rng := rand.New(rand.NewPCG(3, 4))
+	runtime.GC()
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		// The live heap as of the last GC: what the writer holds, not the
+		// garbage it has not yet collected.
+		var peak uint64
+		sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	w, err := NewShardWriter[schema.Trajectory](ctx, bucket, "", "x.parquet", ShardOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		row := template
+		row.ID = fmt.Sprintf("%08d-0000-5000-8000-000000000000", i)
+		img := make([]byte, 64<<10)
+		for j := 0; j < len(img); j += 8 {
+			binary.LittleEndian.PutUint64(img[j:], rng.Uint64())
+		}
+		row.FinalImage = schema.Image{Bytes: img, Path: row.ID + ".png"}
+		if err := w.Write([]schema.Trajectory{row}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	info, err := w.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	close(stop)
+	peak := <-done
+	b.Logf("%d rows: shard %.0f MB, peak live heap %.1f MB", n, float64(info.Bytes)/1e6, float64(peak)/1e6)
+	return float64(peak) / 1e6
 }

@@ -27,15 +27,18 @@ func Card(m *Manifest) []byte {
 	fmt.Fprintf(&b, "pretty_name: %s\n", yamlString(m.Dataset+" "+m.Version))
 	b.WriteString("task_categories:\n- text-to-image\n")
 	b.WriteString("tags:\n- twig\n- thinking-while-generating\n")
-	var present []Layout
+	var present, hf []Layout
 	for _, l := range layouts {
 		if len(m.Shards[l.Config]) > 0 {
 			present = append(present, l)
+			if l.Parquet() {
+				hf = append(hf, l)
+			}
 		}
 	}
-	if len(present) > 0 {
+	if len(hf) > 0 {
 		b.WriteString("configs:\n")
-		for _, l := range present {
+		for _, l := range hf {
 			fmt.Fprintf(&b, "- config_name: %s\n", l.Config)
 			if l.Config == ConfigTrajectories {
 				b.WriteString("  default: true\n")
@@ -45,7 +48,7 @@ func Card(m *Manifest) []byte {
 			fmt.Fprintf(&b, "    path: %s\n", yamlString(l.Glob()))
 		}
 		b.WriteString("dataset_info:\n")
-		for _, l := range present {
+		for _, l := range hf {
 			fmt.Fprintf(&b, "- config_name: %s\n", l.Config)
 			b.WriteString("  features:\n")
 			writeFeaturesYAML(&b, featuresOf(l.rowType), 2)
@@ -124,6 +127,11 @@ func Card(m *Manifest) []byte {
 
 	b.WriteString("## Loading\n\n```python\nfrom datasets import load_dataset\n\n")
 	fmt.Fprintf(&b, "ds = load_dataset(%q, %q, split=\"train\")\n```\n", "path/to/"+m.Dataset+"/"+m.Version, ConfigTrajectories)
+	if l, _ := LayoutOf(ConfigWebDataset); len(m.Shards[ConfigWebDataset]) > 0 {
+		fmt.Fprintf(&b, "\nThe WebDataset shards stream with the `webdataset` library:\n\n```python\nimport webdataset as wds\n\n")
+		fmt.Fprintf(&b, "ds = wds.WebDataset(%q).decode(\"pil\").to_tuple(\"png\", \"json\")\n```\n",
+			"path/to/"+m.Dataset+"/"+m.Version+"/"+l.Dir+"/"+l.Split+"-{00000..N}.tar")
+	}
 	return []byte(b.String())
 }
 
@@ -132,6 +140,7 @@ var configBlurb = map[string]string{
 	ConfigRejected:     "rejected trajectories, with every judge's score and reason",
 	ConfigFailed:       "inputs that could not be processed, with the error",
 	ConfigSFT:          "TwiG-50K's supervised subtasks (think_k, gen_k, reflect_k) of the accepted trajectories, as raw fields and chat messages",
+	ConfigWebDataset:   "the accepted trajectories as WebDataset tars: `<id>.png` (final image) and `<id>.json` (prompt, thoughts, critiques, judges)",
 }
 
 // WriteCard writes the dataset card, Card(m), to <prefix>/README.md. Write

@@ -15,6 +15,7 @@ const (
 	ConfigRejected     = "rejected"     // rejected trajectories (schema.Trajectory)
 	ConfigFailed       = "failed"       // inputs that could not be processed (schema.Failure)
 	ConfigSFT          = "sft"          // TwiG-50K's supervised subtasks of the accepted trajectories (schema.Sample)
+	ConfigWebDataset   = "webdataset"   // the accepted trajectories as WebDataset tars (<id>.png + <id>.json)
 )
 
 // Files at the top of a version.
@@ -37,16 +38,23 @@ type Layout struct {
 	// Status is the verdict status every row must carry, or "" when the
 	// rows are not trajectories (the failed config holds schema.Failure rows).
 	Status string
+	// Ext is the shards' file extension: ".parquet", or ".tar" for WebDataset.
+	Ext string
 
 	rowType reflect.Type
 }
 
+// Parquet reports whether the config's shards are Parquet files (and so a
+// Hugging Face config of the card).
+func (l Layout) Parquet() bool { return l.Ext == ".parquet" }
+
 // layouts are the configs of a version, in the order the card lists them.
 var layouts = []Layout{
-	{Config: ConfigTrajectories, Dir: "data/trajectories", Split: "train", Status: schema.StatusAccepted, rowType: reflect.TypeFor[schema.Trajectory]()},
-	{Config: ConfigRejected, Dir: "rejected", Split: "rejected", Status: schema.StatusRejected, rowType: reflect.TypeFor[schema.Trajectory]()},
-	{Config: ConfigFailed, Dir: "failed", Split: "failed", rowType: reflect.TypeFor[schema.Failure]()},
-	{Config: ConfigSFT, Dir: "data/sft", Split: "train", rowType: reflect.TypeFor[schema.Sample]()},
+	{Config: ConfigTrajectories, Dir: "data/trajectories", Split: "train", Status: schema.StatusAccepted, Ext: ".parquet", rowType: reflect.TypeFor[schema.Trajectory]()},
+	{Config: ConfigRejected, Dir: "rejected", Split: "rejected", Status: schema.StatusRejected, Ext: ".parquet", rowType: reflect.TypeFor[schema.Trajectory]()},
+	{Config: ConfigFailed, Dir: "failed", Split: "failed", Ext: ".parquet", rowType: reflect.TypeFor[schema.Failure]()},
+	{Config: ConfigSFT, Dir: "data/sft", Split: "train", Ext: ".parquet", rowType: reflect.TypeFor[schema.Sample]()},
+	{Config: ConfigWebDataset, Dir: "data/webdataset", Split: "train", Status: schema.StatusAccepted, Ext: ".tar"},
 }
 
 // Layouts returns the layouts of every config of a version, in the order
@@ -65,12 +73,14 @@ func LayoutOf(config string) (Layout, bool) {
 }
 
 // ShardPath returns the path, relative to the version, of shard i of n of
-// the config: ShardName(l.Dir, l.Split, i, n).
-func (l Layout) ShardPath(i, n int) string { return ShardName(l.Dir, l.Split, i, n) }
+// the config: ShardName(l.Dir, l.Split, i, n), with the layout's extension.
+func (l Layout) ShardPath(i, n int) string {
+	return strings.TrimSuffix(ShardName(l.Dir, l.Split, i, n), ".parquet") + l.Ext
+}
 
 // Glob returns the Hugging Face data_files pattern matching the config's
 // shards, e.g. "data/trajectories/train-*.parquet".
-func (l Layout) Glob() string { return l.Dir + "/" + l.Split + "-*.parquet" }
+func (l Layout) Glob() string { return l.Dir + "/" + l.Split + "-*" + l.Ext }
 
 // ShardName returns the name of shard i of n in dir with the Hugging Face
 // convention {dir}/{split}-{00000}-of-{00042}.parquet: indexes are

@@ -29,6 +29,7 @@ func TestLayouts(t *testing.T) {
 		{ConfigRejected, "rejected/rejected-00000-of-00003.parquet", "rejected/rejected-*.parquet"},
 		{ConfigFailed, "failed/failed-00000-of-00003.parquet", "failed/failed-*.parquet"},
 		{ConfigSFT, "data/sft/train-00000-of-00003.parquet", "data/sft/train-*.parquet"},
+		{ConfigWebDataset, "data/webdataset/train-00000-of-00003.tar", "data/webdataset/train-*.tar"},
 	}
 	for _, tt := range tests {
 		l, ok := LayoutOf(tt.config)
@@ -45,8 +46,8 @@ func TestLayouts(t *testing.T) {
 	if _, ok := LayoutOf("subtasks"); ok {
 		t.Errorf("LayoutOf(subtasks) found a layout")
 	}
-	if n := len(Layouts()); n != 4 {
-		t.Errorf("Layouts() has %d configs, want 4", n)
+	if n := len(Layouts()); n != 5 {
+		t.Errorf("Layouts() has %d configs, want 5", n)
 	}
 }
 

@@ -27,6 +27,9 @@ func python(t *testing.T, modules ...string) string {
 	}
 	for _, m := range modules {
 		if err := exec.Command(py, "-c", "import "+m).Run(); err != nil {
+			if os.Getenv("TWIG_REQUIRE_PYTHON") != "" {
+				t.Fatalf("%s cannot import %s (TWIG_REQUIRE_PYTHON is set)", py, m)
+			}
 			t.Skipf("%s cannot import %s", py, m)
 		}
 	}

@@ -86,6 +86,15 @@ func (o ShardOptions) writerOptions(rowType reflect.Type) ([]parquet.WriterOptio
 		parquet.Compression(codec),
 		parquet.KeyValueMetadata(MetadataSchemaVersion, schema.Version),
 	}
+	// Image bytes get neither page bounds in the column index nor page
+	// statistics: a PNG's min and max mean nothing, and the writer would
+	// hold both for every page until the file closes (memory growing with
+	// the shard).
+	for _, path := range parquet.SchemaOf(reflect.New(rowType).Elem().Interface()).Columns() {
+		if path[len(path)-1] == "bytes" {
+			opts = append(opts, parquet.SkipPageBounds(path...), parquet.SkipPageStatistics(path...))
+		}
+	}
 	if md := hfMetadata(rowType); md != "" {
 		opts = append(opts, parquet.KeyValueMetadata("huggingface", md))
 	}

@@ -186,8 +186,8 @@ func Verify(ctx context.Context, bucket *blob.Bucket, prefix string) (*Report, e
 			return nil, fmt.Errorf("verify %s: list: %w", prefix, err)
 		}
 		rel := strings.TrimPrefix(obj.Key, listPrefix)
-		if !obj.IsDir && strings.HasSuffix(rel, ".parquet") && !listed[rel] {
-			rep.add(rel, ProblemUnlisted, "unlisted shard: a Parquet object the manifest does not list")
+		if !obj.IsDir && (strings.HasSuffix(rel, ".parquet") || strings.HasSuffix(rel, ".tar")) && !listed[rel] {
+			rep.add(rel, ProblemUnlisted, "unlisted shard: a shard the manifest does not list")
 		}
 	}
 
@@ -264,6 +264,22 @@ func verifyShard(ctx context.Context, bucket *blob.Bucket, prefix string, l Layo
 	}
 	var n int64
 	switch l.Config {
+	case ConfigWebDataset:
+		var i int64
+		n, err = ScanTar(ctx, bucket, prefix, s.Path, func(key string, members map[string][]byte) error {
+			defer func() { i++ }()
+			if len(members) != 2 || members["png"] == nil || members["json"] == nil {
+				rowProblem(ProblemInvalid, "sample %d: %s has members %v, want png and json", i, key, slices.Sorted(maps.Keys(members)))
+			}
+			var rec WebDatasetRecord
+			if err := json.Unmarshal(members["json"], &rec); err != nil || rec.ID != key {
+				rowProblem(ProblemInvalid, "sample %d: %s.json does not hold the record of %s", i, key, key)
+			}
+			if where, ok := ids[key]; !ok || !strings.HasPrefix(where, "data/trajectories/") {
+				rowProblem(ProblemInvalid, "sample %d: %s is not an accepted trajectory of this version", i, key)
+			}
+			return nil
+		})
 	case ConfigFailed:
 		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, f *schema.Failure) {
 			seen(i, f.ID)

@@ -57,6 +57,9 @@ type Config struct {
 
 	// SFT is the mix of TwiG-50K subtasks derived into the sft config.
 	SFT exporters.SFTMix `json:"sft"`
+	// WebDataset also writes the accepted trajectories as WebDataset tar
+	// shards (data/webdataset), one per trajectories shard.
+	WebDataset bool `json:"webdataset,omitempty"`
 
 	// ShardBytes is the target size of a Parquet shard.
 	ShardBytes int64 `json:"shard_bytes"`

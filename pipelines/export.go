@@ -67,6 +67,8 @@ type shardTask struct {
 	Rows   []summary `json:"rows"`
 	// SFTPath, for accepted trajectories, is the sft shard of their subtasks.
 	SFTPath string `json:"sft_path,omitempty"`
+	// TarPath, when WebDataset shards are on, is their WebDataset shard.
+	TarPath string `json:"tar_path,omitempty"`
 }
 
 // Export writes the accepted and rejected trajectories and the failures
@@ -75,7 +77,7 @@ type shardTask struct {
 func Export(s beam.Scope, cfg Config, sums, failed, seedParts beam.PCollection) beam.PCollection {
 	s = s.Scope("Export")
 	prefix := VersionPrefix(cfg)
-	tasks, calls := beam.ParDo2(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split},
+	tasks, calls := beam.ParDo2(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split, WebDataset: cfg.WebDataset},
 		beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
 	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT},
 		beam.Reshuffle(s, tasks))
@@ -91,6 +93,7 @@ func Export(s beam.Scope, cfg Config, sums, failed, seedParts beam.PCollection) 
 type planShardsFn struct {
 	ShardBytes int64  `json:"shard_bytes"`
 	Split      string `json:"split"`
+	WebDataset bool   `json:"webdataset"`
 }
 
 func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit func(shardTask), part func(commitPart)) {
@@ -122,10 +125,15 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 		ranges := exporters.PlanShards(sizes, fn.ShardBytes)
 		sft, _ := exporters.LayoutOf(exporters.ConfigSFT)
 		sft.Split = fn.Split
+		wds, _ := exporters.LayoutOf(exporters.ConfigWebDataset)
+		wds.Split = fn.Split
 		for i, r := range ranges {
 			task := shardTask{Config: config, Path: l.ShardPath(i, len(ranges)), Rows: rows[r.Start:r.End]}
 			if config == exporters.ConfigTrajectories {
 				task.SFTPath = sft.ShardPath(i, len(ranges))
+				if fn.WebDataset {
+					task.TarPath = wds.ShardPath(i, len(ranges))
+				}
 			}
 			emit(task)
 		}
@@ -170,11 +178,24 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
 		}
 	}
+	var tw *exporters.TarWriter
+	if task.TarPath != "" {
+		if tw, err = exporters.NewTarWriter(ctx, fn.bucket, fn.Prefix, task.TarPath); err != nil {
+			w.Abort()
+			if sw != nil {
+				sw.Abort()
+			}
+			return fmt.Errorf("shard %s: %w", task.TarPath, err)
+		}
+	}
 	defer func() {
 		if err != nil {
 			w.Abort()
 			if sw != nil {
 				sw.Abort()
+			}
+			if tw != nil {
+				tw.Abort()
 			}
 		}
 	}()
@@ -201,6 +222,11 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 				sftPart.Stats.Subtasks[x.Task]++
 			}
 		}
+		if tw != nil {
+			if err := tw.Write(&t); err != nil {
+				return fmt.Errorf("shard %s: %w", task.TarPath, err)
+			}
+		}
 		part.Stats.Add(&t)
 		part.Models = mergeModels(part.Models, t.Provenance.Models)
 		part.Templates = mergeTemplates(part.Templates, t.Provenance.Templates)
@@ -213,6 +239,13 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
 		}
 		emit(sftPart)
+	}
+	if tw != nil {
+		tarPart := commitPart{Kind: partShard, Config: exporters.ConfigWebDataset}
+		if tarPart.Shard, err = tw.Close(); err != nil {
+			return fmt.Errorf("shard %s: %w", task.TarPath, err)
+		}
+		emit(tarPart)
 	}
 	emit(part)
 	return nil

@@ -38,6 +38,15 @@ func fileURL(dir string) string {
 	return (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1&metadata=skip&no_tmp_dir=1"}).String()
 }
 
+// pythonBin is the interpreter of the independent readers: $TWIG_TEST_PYTHON
+// (.ci/run points it at its virtual environment), else python3.
+func pythonBin() string {
+	if py := os.Getenv("TWIG_TEST_PYTHON"); py != "" {
+		return py
+	}
+	return "python3"
+}
+
 func testConfig(t *testing.T, dir string) Config {
 	t.Helper()
 	cfg := DefaultConfig()
@@ -86,7 +95,11 @@ func run(t *testing.T, cfg Config) *exporters.Manifest {
 func TestEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
+	cfg.WebDataset = true
 	m := run(t, cfg)
+	if got := m.Rows(exporters.ConfigWebDataset); got != m.Counts.Accepted {
+		t.Errorf("webdataset has %d samples, want one per accepted trajectory (%d)", got, m.Counts.Accepted)
+	}
 	c := m.Counts
 	if c.Seeded != 40 || !c.Reconciles() {
 		t.Errorf("counts = %+v, want 40 seeded that reconcile", c)
@@ -121,7 +134,7 @@ func TestEndToEnd(t *testing.T) {
 // checkWithDatasets loads every config with Hugging Face datasets, offline.
 func checkWithDatasets(t *testing.T, root string, m *exporters.Manifest) {
 	t.Helper()
-	cmd := exec.Command("python3", "../testdata/check_datasets.py", root)
+	cmd := exec.Command(pythonBin(), "../testdata/check_datasets.py", root)
 	cmd.Env = append(os.Environ(), "HF_HUB_OFFLINE=1", "HF_DATASETS_OFFLINE=1", "HF_HOME="+t.TempDir())
 	out, err := cmd.Output()
 	if err != nil {
@@ -152,7 +165,7 @@ func checkWithDatasets(t *testing.T, root string, m *exporters.Manifest) {
 // share no code with twig.
 func checkWithPython(t *testing.T, root string, c exporters.Counts) {
 	t.Helper()
-	out, err := exec.Command("python3", "../testdata/check_version.py", root).Output()
+	out, err := exec.Command(pythonBin(), "../testdata/check_version.py", root).Output()
 	if err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) && strings.Contains(string(ee.Stderr), "ModuleNotFoundError") && os.Getenv("TWIG_REQUIRE_PYTHON") == "" {

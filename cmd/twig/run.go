@@ -271,6 +271,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.Float64Var(&c.SFT.Gen, "sft-gen", c.SFT.Gen, "share, 0..1, of gen_k samples in the sft config")
 	fs.Float64Var(&c.SFT.Reflect, "sft-reflect", c.SFT.Reflect, "share, 0..1, of reflect_k samples in the sft config (the paper found reflect data lowered scores)")
 	fs.BoolVar(&c.SFT.Repaints, "sft-repaints", c.SFT.Repaints, "also make reflect samples of critiqued repaints")
+	fs.BoolVar(&c.WebDataset, "webdataset", c.WebDataset, "also write the accepted trajectories as WebDataset tar shards (data/webdataset: <id>.png + <id>.json)")
 	fs.Int64Var(&c.ShardBytes, "shard-bytes", c.ShardBytes, "target Parquet shard size in bytes")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "trajectories in flight per bundle")
 }

@@ -32,8 +32,10 @@ func TestRunVerifyS3(t *testing.T) {
 	u.Path = "/runs"
 	out := u.String()
 
+	cfg := smallConfig()
+	cfg.WebDataset = true
 	var stdout bytes.Buffer
-	if err := runPipeline(ctx, smallConfig(), runOptions{out: out}, &stdout); err != nil {
+	if err := runPipeline(ctx, cfg, runOptions{out: out}, &stdout); err != nil {
 		t.Fatalf("run: %v\n%s", err, stdout.String())
 	}
 	version := joinLocation(out, "twig-sim/v1")
@@ -64,8 +66,10 @@ func TestRunVerifyS3(t *testing.T) {
 		t.Fatalf("verify a fresh version: %v\n%s", err, stdout.String())
 	}
 
-	// An independent reader (pyarrow's own S3 client) reads it over S3.
-	py, err := exec.Command("python3", "../../testdata/check_s3.py", srv.Endpoint, s3test.Bucket+"/runs/twig-sim/v1").Output()
+	// Independent readers read it over S3: pyarrow's own S3 client, and
+	// Hugging Face datasets through s3fs (with the WebDataset tars).
+	checkDatasetsS3(t, srv, "s3://"+s3test.Bucket+"/runs/twig-sim/v1")
+	py, err := exec.Command(pythonBin(), "../../testdata/check_s3.py", srv.Endpoint, s3test.Bucket+"/runs/twig-sim/v1").Output()
 	switch {
 	case err != nil && os.Getenv("TWIG_REQUIRE_PYTHON") == "":
 		t.Logf("pyarrow over S3 not checked (pip install -r .ci/requirements.txt): %v", err)
@@ -83,7 +87,7 @@ func TestRunVerifyS3(t *testing.T) {
 
 	// A second run with the same configuration makes no model call.
 	stdout.Reset()
-	if err := runPipeline(ctx, smallConfig(), runOptions{out: out}, &stdout); err != nil || !strings.Contains(stdout.String(), "nothing to do") {
+	if err := runPipeline(ctx, cfg, runOptions{out: out}, &stdout); err != nil || !strings.Contains(stdout.String(), "nothing to do") {
 		t.Errorf("rerun: %v\n%s", err, stdout.String())
 	}
 
@@ -99,6 +103,50 @@ func TestRunVerifyS3(t *testing.T) {
 	var ee *exitError
 	if err := runVerify(ctx, version, &stdout); !errors.As(err, &ee) || ee.code != 1 {
 		t.Errorf("verify a corrupted shard = %v, want exit code 1", err)
+	}
+}
+
+// pythonBin is the interpreter of the independent readers: $TWIG_TEST_PYTHON
+// (.ci/run points it at its virtual environment), else python3.
+func pythonBin() string {
+	if py := os.Getenv("TWIG_TEST_PYTHON"); py != "" {
+		return py
+	}
+	return "python3"
+}
+
+// checkDatasetsS3 loads every config of the version at root (s3://...)
+// with Hugging Face datasets over s3fs, and the WebDataset tars with the
+// webdataset library, and compares the counts with the manifest.
+func checkDatasetsS3(t *testing.T, srv *s3test.Server, root string) {
+	t.Helper()
+	cmd := exec.Command(pythonBin(), "../../testdata/check_datasets.py", root)
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL="+srv.Endpoint, "HF_HUB_OFFLINE=1", "HF_DATASETS_OFFLINE=1",
+		"HF_HOME="+t.TempDir(), "TMPDIR="+t.TempDir())
+	out, err := cmd.Output()
+	if err != nil {
+		if os.Getenv("TWIG_REQUIRE_PYTHON") == "" {
+			t.Logf("datasets over S3 not checked (pip install -r .ci/requirements.txt): %v", err)
+			return
+		}
+		var ee *exec.ExitError
+		errors.As(err, &ee)
+		t.Fatalf("check_datasets.py %s: %v\n%s\n%s", root, err, out, ee.Stderr)
+	}
+	var got struct {
+		Configs map[string]int64 `json:"configs"`
+		Errors  []string         `json:"errors"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("check_datasets.py output %q: %v", out, err)
+	}
+	if len(got.Errors) > 0 {
+		t.Errorf("datasets over S3 found problems: %v", got.Errors)
+	}
+	for _, config := range []string{"trajectories", "sft", "webdataset"} {
+		if got.Configs[config] == 0 {
+			t.Errorf("datasets over S3 loaded no rows of %s: %v", config, got.Configs)
+		}
 	}
 }
 

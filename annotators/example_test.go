@@ -58,3 +58,15 @@ func ExampleColourIndex() {
 	// 1 round
 	// 12 0
 }
+
+func ExampleQuestions() {
+	for _, q := range annotators.Questions(annotators.Parse("three red apples on the left of a wooden table")) {
+		fmt.Printf("%-9s %s\n", q.Kind, q.Text)
+	}
+	// Output:
+	// count     Are there three apples in the image?
+	// attribute Are the apples red?
+	// object    Is there a table in the image?
+	// attribute Is the table wooden?
+	// relation  Are the apples on the left of the table?
+}

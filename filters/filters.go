@@ -4,27 +4,48 @@
 // # Judges
 //
 // A [Judge] looks at a finished trajectory and returns a schema.JudgeResult:
-// a score, a pass/fail under its thresholds, a short reason, and its own name
-// and version. The rule judges here need no model:
+// a score in [0, 1] (higher is better), Pass (the judge's own decision under
+// its default threshold), a short reason, and its own name and version. The
+// rule judges here need no model:
 //
-//   - [ThoughtFormat]: every thought is one plain sentence within length
-//     bounds, with no section labels ("Part 2:", "Top:", "upper band"), and
-//     no thought repeats an earlier one.
-//   - [Coverage]: every object the prompt names, with its attributes,
-//     appears in some thought.
+//   - [ThoughtFormat] ("thought_format"): every thought is one plain
+//     sentence within length bounds, with no section labels ("Part 2:",
+//     "Top:", "upper band"), and no thought repeats an earlier one. Score:
+//     the share of thoughts that pass.
+//   - [Coverage] ("coverage"): every object the prompt names, with its
+//     attributes, appears in some thought. Score: the share of objects
+//     covered.
+//   - [Reflection] ("reflection_consistency"): every critique was acted on
+//     as its own acceptance rule says (a low score led to a repaint with a
+//     revised thought, unless the repaint limit was reached), and every
+//     critique parsed. Score: the share of critiqued steps that are
+//     consistent.
+//   - [Canvas] ("canvas_sanity"): the final canvas is complete (no
+//     placeholder token left, the right number of tokens), the final image
+//     decodes as a PNG of the scheduled size, and no region rendered as a
+//     blank band. Score: the share of regions that are fine.
+//   - [Improvement] ("improvement"): whether critiqued repaints scored
+//     better than the attempts they replaced. Recorded only by the default
+//     policy.
+//
+// Judges that compare trajectories with each other (near-duplicate prompts
+// and images) live in package [github.com/twigdata/twig/filters/dedup].
 //
 // # Policy
 //
-// A [Policy] names the judges whose failure rejects a trajectory. [Apply]
-// runs the judges, records every result (raw scores are kept apart from the
-// verdict, so a new policy can re-decide without re-judging) and sets the
-// verdict with one reason per failing required judge.
+// A [Policy] says, per judge name, whether the judge must pass, an optional
+// threshold that re-decides pass from the score, and its weight in the
+// overall score; and optionally a minimum overall score. [Apply] runs the
+// judges, records every result (raw scores are kept apart from the
+// verdict), and sets the verdict. [Policy.Decide] needs only the recorded
+// results, so a new policy re-decides a whole dataset without calling any
+// model (twig refilter). [DefaultPolicy] is the built-in policy; policies
+// are JSON files read by [LoadPolicy] and [ParsePolicy].
 package filters
 
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/twigdata/twig/schema"
 )
@@ -35,59 +56,29 @@ type Judge interface {
 	Name() string
 	// Version changes whenever the judge's behaviour does.
 	Version() string
-	// Judge returns the judge's result. An error means the judge could not
-	// judge (not that the trajectory is bad).
+	// Judge returns the judge's result: Score in [0, 1], higher better, and
+	// Pass under the judge's default threshold. An error means the judge
+	// could not judge (not that the trajectory is bad).
 	Judge(ctx context.Context, t *schema.Trajectory) (schema.JudgeResult, error)
 }
 
-// Policy decides verdicts from judge results.
-type Policy struct {
-	// Required lists the judges that must pass for a trajectory to be
-	// accepted. A judge that runs but is not required is recorded only.
-	Required []string `json:"required"`
-}
-
-// DefaultPolicy requires every judge in judges.
-func DefaultPolicy(judges []Judge) Policy {
-	var p Policy
-	for _, j := range judges {
-		p.Required = append(p.Required, j.Name())
-	}
-	return p
-}
-
-// Validate checks that every required judge is one of judges.
-func (p Policy) Validate(judges []Judge) error {
-	for _, r := range p.Required {
-		if !slices.ContainsFunc(judges, func(j Judge) bool { return j.Name() == r }) {
-			return fmt.Errorf("policy: required judge %q is not configured", r)
-		}
-	}
-	return nil
-}
-
-// Decide returns the verdict for a set of judge results.
-func (p Policy) Decide(results []schema.JudgeResult) schema.Verdict {
-	v := schema.Verdict{Status: schema.StatusAccepted}
-	for _, name := range p.Required {
-		i := slices.IndexFunc(results, func(r schema.JudgeResult) bool { return r.Name == name })
-		switch {
-		case i < 0:
-			v.Reasons = append(v.Reasons, name+": no result")
-		case !results[i].Pass:
-			v.Reasons = append(v.Reasons, name+": "+results[i].Reason)
-		}
-	}
-	if len(v.Reasons) > 0 {
-		v.Status = schema.StatusRejected
-	}
-	return v
-}
-
-// Apply runs every judge on t, records their results in t.Judges and sets
-// t.Verdict under the policy.
+// Apply runs every judge on t, records their results in t.Judges with each
+// judge's Name and Version, and sets t.Verdict under the policy. A result
+// already in t.Judges from a judge that is not run here (one recorded by an
+// earlier stage, such as a model judge or dedup) is kept; an earlier result
+// of a judge that is run again is replaced.
 func Apply(ctx context.Context, judges []Judge, p Policy, t *schema.Trajectory) error {
-	t.Judges = t.Judges[:0]
+	run := make(map[string]bool, len(judges))
+	for _, j := range judges {
+		run[j.Name()] = true
+	}
+	kept := t.Judges[:0]
+	for _, r := range t.Judges {
+		if !run[r.Name] {
+			kept = append(kept, r)
+		}
+	}
+	t.Judges = kept
 	for _, j := range judges {
 		r, err := j.Judge(ctx, t)
 		if err != nil {
@@ -98,6 +89,15 @@ func Apply(ctx context.Context, judges []Judge, p Policy, t *schema.Trajectory) 
 	}
 	t.Verdict = p.Decide(t.Judges)
 	return nil
+}
+
+// Names returns the names of judges, in order: what [Policy.Validate] takes.
+func Names(judges []Judge) []string {
+	out := make([]string, len(judges))
+	for i, j := range judges {
+		out[i] = j.Name()
+	}
+	return out
 }
 
 // Thoughts returns the thoughts a trajectory conditioned its image on: for

@@ -2,7 +2,6 @@ package filters_test
 
 import (
 	"context"
-	"reflect"
 	"testing"
 
 	"github.com/twigdata/twig/filters"
@@ -49,50 +48,6 @@ func TestThoughtFormat(t *testing.T) {
 				t.Errorf("Judge = %+v, want %+v", got, want)
 			}
 		})
-	}
-}
-
-func TestPolicyDecide(t *testing.T) {
-	results := []schema.JudgeResult{
-		{Name: "thought_format", Pass: true, Reason: "fine"},
-		{Name: "coverage", Pass: false, Reason: "not in any thought: red apple"},
-		{Name: "extra", Pass: false, Reason: "recorded only"},
-	}
-	tests := []struct {
-		name   string
-		policy filters.Policy
-		want   schema.Verdict
-	}{
-		{"all required", filters.Policy{Required: []string{"thought_format", "coverage"}},
-			schema.Verdict{Status: "rejected", Reasons: []string{"coverage: not in any thought: red apple"}}},
-		{"coverage not required", filters.Policy{Required: []string{"thought_format"}},
-			schema.Verdict{Status: "accepted"}},
-		{"missing result", filters.Policy{Required: []string{"vlm"}},
-			schema.Verdict{Status: "rejected", Reasons: []string{"vlm: no result"}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := tc.policy.Decide(results); !reflect.DeepEqual(got, tc.want) {
-				t.Errorf("Decide = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-func TestApplyRecordsEveryJudge(t *testing.T) {
-	judges := []filters.Judge{filters.NewThoughtFormat(), filters.NewCoverage()}
-	tr := withThoughts("a blue bowl", "Part 1: a plain wall.", "A blue bowl rests nearby.", "The ground is even and soft.")
-	if err := filters.Apply(context.Background(), judges, filters.DefaultPolicy(judges), tr); err != nil {
-		t.Fatal(err)
-	}
-	if len(tr.Judges) != 2 || tr.Judges[0].Name != "thought_format" || tr.Judges[0].Version != "1" || tr.Judges[1].Name != "coverage" {
-		t.Fatalf("judges = %+v", tr.Judges)
-	}
-	if tr.Verdict.Status != schema.StatusRejected || len(tr.Verdict.Reasons) != 1 {
-		t.Errorf("verdict = %+v, want rejected by thought_format only", tr.Verdict)
-	}
-	if err := (filters.Policy{Required: []string{"vlm"}}).Validate(judges); err == nil {
-		t.Errorf("Validate accepted a policy naming an unknown judge")
 	}
 }
 

@@ -33,6 +33,9 @@ type Backends struct {
 	// Drawer is the image model of the teacher-image route; an empty
 	// BaseURL means the simulated drawer.
 	Drawer Teacher `json:"drawer,omitzero"`
+	// Judge is the vision-language model of the vlm judge; an empty
+	// BaseURL means the simulated VLM.
+	Judge Teacher `json:"judge,omitzero"`
 }
 
 // Teacher is one OpenAI-compatible model for one role.
@@ -105,6 +108,7 @@ type backendSet struct {
 	reasoner inference.Reasoner
 	drawer   inference.Drawer  // the teacher-image route only
 	encoder  inference.Encoder // the teacher-image route only
+	viewer   inference.Viewer  // the vlm judge
 	closers  []func() error
 }
 
@@ -138,6 +142,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	}()
 	d := sim.NewDrawer(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
 	set.drawer, set.encoder = d, d
+	set.viewer = sim.NewVLM(sim.VLMConfig{Geometry: geo})
 	simRev := fmt.Sprintf("geometry=%d/%d mistake=%g malformed=%g drift=%g", geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
 	painterID := cache.Identity{Kind: "sim", Model: sim.DefaultPainterModel, Revision: simRev}
 	if len(bk.Generator) > 0 {
@@ -175,6 +180,17 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(run, inference.RoleDraw, bk.Drawer))
 		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redactURL(bk.Drawer.BaseURL)}
 	}
+	viewerID := cache.Identity{Kind: "sim", Model: sim.DefaultVLMModel, Revision: simRev}
+	if bk.Judge.BaseURL != "" {
+		c, err := teacher.New(teacher.Config{BaseURL: bk.Judge.BaseURL, Model: bk.Judge.Model, APIKey: bk.Judge.apiKey(inference.RoleJudge)})
+		if err != nil {
+			return nil, fmt.Errorf("judge teacher: %w", err)
+		}
+		var v inference.Viewer = teacher.NewLimitViewer(c, teacher.SharedLimiter(bk.Judge.BaseURL, bk.Judge.Model, bk.Judge.Limits))
+		v = teacher.NewRetryViewer(v, teacher.RetryPolicy{})
+		set.viewer = teacher.NewBudgetViewer(v, budgetOf(run, inference.RoleJudge, bk.Judge))
+		viewerID = cache.Identity{Kind: "openai", Model: bk.Judge.Model, Revision: redactURL(bk.Judge.BaseURL)}
+	}
 	if bk.Cache == "" {
 		set.reasoner = splitReasoner{thinker: thinker, critic: critic}
 		return set, nil
@@ -189,6 +205,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	set.reasoner = splitReasoner{thinker: c.Reasoner(thinker, thinkerID), critic: c.Reasoner(critic, criticID)}
 	set.drawer = c.Drawer(set.drawer, drawerID)
 	set.encoder = c.Encoder(set.encoder, painterID)
+	set.viewer = c.Viewer(set.viewer, viewerID)
 	return set, nil
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/filters/dedup"
+	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
 )
 
@@ -53,7 +55,12 @@ type Config struct {
 	Backends Backends `json:"backends"`
 	// ThoughtFormat configures the thought-format judge; Policy the verdicts.
 	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
-	Policy        filters.Policy        `json:"policy"`
+	// Canvas, VLM and Dedup configure the canvas_sanity, vlm and dedup
+	// judges; Policy decides verdicts from every judge's result.
+	Canvas filters.Canvas `json:"canvas"`
+	VLM    vlm.Config     `json:"vlm"`
+	Dedup  dedup.Options  `json:"dedup"`
+	Policy filters.Policy `json:"policy"`
 
 	// SFT is the mix of TwiG-50K subtasks derived into the sft config.
 	SFT exporters.SFTMix `json:"sft"`
@@ -89,7 +96,9 @@ func DefaultConfig() Config {
 		Engine:        inference.DefaultConfig(),
 		Sim:           SimConfig{MistakeRate: 0.2, MalformedRate: 0.05, DriftRate: 0.05},
 		ThoughtFormat: *filters.NewThoughtFormat(),
-		Policy:        filters.Policy{Required: []string{"thought_format", "coverage"}},
+		Canvas:        *filters.NewCanvas(),
+		Dedup:         dedup.DefaultOptions(),
+		Policy:        filters.DefaultPolicy(),
 		SFT:           exporters.DefaultSFTMix(),
 		ShardBytes:    500 << 20,
 		Concurrency:   128,
@@ -135,7 +144,7 @@ func (c Config) Validate() error {
 	for _, t := range []struct {
 		role string
 		t    Teacher
-	}{{"thinker", c.Backends.Thinker}, {"critic", c.Backends.Critic}, {"drawer", c.Backends.Drawer}} {
+	}{{"thinker", c.Backends.Thinker}, {"critic", c.Backends.Critic}, {"drawer", c.Backends.Drawer}, {"judge", c.Backends.Judge}} {
 		if t.t.BaseURL == "" {
 			continue
 		}
@@ -155,7 +164,7 @@ func (c Config) Validate() error {
 	if err := c.SFT.Validate(); err != nil {
 		return fmt.Errorf("config %w", err)
 	}
-	if err := c.Policy.Validate(judges(c)); err != nil {
+	if err := c.Policy.Validate(JudgeNames()); err != nil {
 		return fmt.Errorf("config %w", err)
 	}
 	if err := c.Engine.Validate(); err != nil {
@@ -194,9 +203,26 @@ func DigestFiles(files []string) (string, error) {
 }
 
 // judges returns the judges of a configuration, in a fixed order.
-func judges(c Config) []filters.Judge {
-	tf := c.ThoughtFormat
-	return []filters.Judge{&tf, filters.NewCoverage()}
+// trajectoryJudges are the judges that look at one trajectory at a time,
+// in the order they run; the vlm judge asks v.
+func trajectoryJudges(c Config, v vlm.Viewer) ([]filters.Judge, error) {
+	tf, cv := c.ThoughtFormat, c.Canvas
+	js := []filters.Judge{&tf, filters.NewCoverage(), filters.NewReflection(), &cv, filters.NewImprovement()}
+	if v != nil {
+		j, err := vlm.New(v, c.VLM)
+		if err != nil {
+			return nil, fmt.Errorf("vlm judge: %w", err)
+		}
+		js = append(js, j)
+	}
+	return js, nil
+}
+
+// JudgeNames lists every judge a run has: the trajectory judges, then the
+// two dedup judges that look at the whole version.
+func JudgeNames() []string {
+	return []string{"thought_format", "coverage", "reflection_consistency", "canvas_sanity", "improvement",
+		vlm.Name, dedup.PromptJudge, dedup.ImageJudge}
 }
 
 // redactURL hides the values of URL query parameters that may carry

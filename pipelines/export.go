@@ -326,7 +326,7 @@ func newCommitFn(cfg Config) *commitFn {
 	shown := cfg
 	shown.Output = redactURL(cfg.Output)
 	shown.Backends.Cache = redactURL(cfg.Backends.Cache)
-	for _, t := range []*Teacher{&shown.Backends.Thinker, &shown.Backends.Critic, &shown.Backends.Drawer} {
+	for _, t := range []*Teacher{&shown.Backends.Thinker, &shown.Backends.Critic, &shown.Backends.Drawer, &shown.Backends.Judge} {
 		if t.BaseURL != "" {
 			t.BaseURL = redactURL(t.BaseURL)
 		}

@@ -14,38 +14,61 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/filters/dedup"
+	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/cache"
+	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/schema"
 )
 
 func init() {
-	register.DoFn4x1[context.Context, schema.Seed, func(generated), func(schema.Failure), error](&generateFn{})
-	register.Emitter1[generated]()
+	register.DoFn4x1[context.Context, schema.Seed, func(summary), func(schema.Failure), error](&generateFn{})
+	register.Emitter1[summary]()
 }
 
-// generated is a trajectory stripped of its heavy payloads (tokens and
-// images), which stay in the staging area until the shard writer picks
-// them up, so that shuffles carry only text.
-type generated struct {
-	T schema.Trajectory `json:"t"`
-	// Bytes is the size of the staged full record.
-	Bytes int64 `json:"bytes"`
+// summary is what the later stages need of a generated and judged
+// trajectory: its id, the trajectory judges' results, what dedup compares
+// (normalised prompt, final image hash) and the size of its staged
+// record. The full record (tokens, images) stays in the staging area until
+// the shard writer picks it up, so shuffles carry only summaries and the
+// export stage can plan shards over all of them at once.
+type summary struct {
+	ID     string               `json:"id"`
+	Bytes  int64                `json:"bytes"`
+	Judges []schema.JudgeResult `json:"judges"`
+	// Verdict is set by the Judge stage, under the policy.
+	Verdict  schema.Verdict `json:"verdict"`
+	Prompt   string         `json:"prompt"`
+	Image    uint64         `json:"image"`
+	Thumb    []byte         `json:"thumb"`
+	HasImage bool           `json:"has_image"`
 	// Calls counts the trajectory's cached and made model calls per role
 	// (empty without a cache, or when the trajectory was already staged).
 	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
 }
 
 // Generate runs the TwiG loop on every seed, many at a time within a
-// bundle, and stages every full trajectory under the staging prefix. A
-// sample whose loop fails becomes a failure; the bundle goes on.
+// bundle, runs the trajectory judges on the result (thought format,
+// coverage, reflection, canvas, improvement and the VLM judge), and stages
+// every full trajectory under the staging prefix. A sample whose loop or
+// judging fails becomes a failure; the bundle goes on.
 func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) (gen, failed beam.PCollection) {
 	s = s.Scope("Generate")
 	return beam.ParDo2(s, &generateFn{
 		Engine: cfg.Engine, Sim: cfg.Sim, Backends: cfg.Backends, Output: cfg.Output, Staging: StagingPrefix(cfg),
 		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.Concurrency, Created: cfg.Created,
+		Judging: judging{ThoughtFormat: cfg.ThoughtFormat, Canvas: cfg.Canvas, VLM: cfg.VLM},
 	}, seedCol)
+}
+
+// judging is the configuration of the trajectory judges.
+type judging struct {
+	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
+	Canvas        filters.Canvas        `json:"canvas"`
+	VLM           vlm.Config            `json:"vlm"`
 }
 
 // VersionPrefix is the version's prefix inside the output bucket.
@@ -72,7 +95,9 @@ type generateFn struct {
 	ConfigHash  string           `json:"config_hash"`
 	Concurrency int              `json:"concurrency"`
 	Created     string           `json:"created"`
+	Judging     judging          `json:"judging"`
 
+	judges   []filters.Judge
 	engine   *inference.Engine
 	backends *backendSet
 	bucket   *blob.Bucket
@@ -87,7 +112,7 @@ type generateFn struct {
 }
 
 type genResult struct {
-	gen  generated
+	gen  summary
 	fail *schema.Failure
 }
 
@@ -102,6 +127,10 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 		return fmt.Errorf("generate setup: %w", err)
 	}
 	fn.backends = set
+	fn.judges, err = trajectoryJudges(Config{ThoughtFormat: fn.Judging.ThoughtFormat, Canvas: fn.Judging.Canvas, VLM: fn.Judging.VLM}, set.viewer)
+	if err != nil {
+		return fmt.Errorf("generate setup: %w", err)
+	}
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
 		return fmt.Errorf("generate setup: open %s: %w", redactURL(fn.Output), err)
@@ -111,13 +140,13 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-func (fn *generateFn) StartBundle(_ context.Context, _ func(generated), _ func(schema.Failure)) {
+func (fn *generateFn) StartBundle(_ context.Context, _ func(summary), _ func(schema.Failure)) {
 	fn.sem = make(chan struct{}, fn.Concurrency)
 	fn.results = make(chan genResult, fn.Concurrency)
 	fn.pending = 0
 }
 
-func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit func(generated), fail func(schema.Failure)) error {
+func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit func(summary), fail func(schema.Failure)) error {
 	for {
 		select {
 		case fn.sem <- struct{}{}:
@@ -137,12 +166,12 @@ func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit
 	}
 }
 
-func (fn *generateFn) FinishBundle(emit func(generated), fail func(schema.Failure)) {
+func (fn *generateFn) FinishBundle(emit func(summary), fail func(schema.Failure)) {
 	fn.drain(true, emit, fail)
 }
 
 // drain emits finished results; with wait, it waits for all of them.
-func (fn *generateFn) drain(wait bool, emit func(generated), fail func(schema.Failure)) {
+func (fn *generateFn) drain(wait bool, emit func(summary), fail func(schema.Failure)) {
 	for fn.pending > 0 {
 		if wait {
 			r := <-fn.results
@@ -160,7 +189,7 @@ func (fn *generateFn) drain(wait bool, emit func(generated), fail func(schema.Fa
 	}
 }
 
-func (r genResult) emit(emit func(generated), fail func(schema.Failure)) {
+func (r genResult) emit(emit func(summary), fail func(schema.Failure)) {
 	if r.fail != nil {
 		fail(*r.fail)
 		return
@@ -184,13 +213,14 @@ func (fn *generateFn) Teardown() {
 // when none is staged yet.
 func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	key := path.Join(fn.Staging, seed.ID+".json")
+	stage := "generate"
 	failed := func(err error) genResult {
 		if errors.Is(err, teacher.ErrBudgetExhausted) {
 			msg := err.Error()
 			fn.exhausted.CompareAndSwap(nil, &msg)
 		}
 		return genResult{fail: &schema.Failure{
-			ID: seed.ID, Stage: "generate", Source: seed.Source, Input: seed.Prompt,
+			ID: seed.ID, Stage: stage, Source: seed.Source, Input: seed.Prompt,
 			RawInput: []byte(seed.Prompt), SampleIndex: seed.SampleIndex, Error: err.Error(),
 		}}
 	}
@@ -198,8 +228,8 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	switch {
 	case err == nil:
 		var t schema.Trajectory
-		if err := json.Unmarshal(b, &t); err == nil && t.ID == seed.ID {
-			return genResult{gen: generated{T: Strip(t), Bytes: int64(len(b))}}
+		if err := json.Unmarshal(b, &t); err == nil && t.ID == seed.ID && len(t.Judges) > 0 {
+			return genResult{gen: summarize(&t, int64(len(b)), nil)}
 		}
 		// A damaged staged record is regenerated.
 	case gcerrors.Code(err) != gcerrors.NotFound:
@@ -213,33 +243,48 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	if err != nil {
 		return failed(err)
 	}
+	t.Provenance.CodeVersion, t.Provenance.ConfigHash = fn.CodeVersion, fn.ConfigHash
+	stage = "judge"
+	if err := filters.Apply(cache.WithCounts(ctx, &counts), fn.judges, filters.Policy{}, t); err != nil {
+		return failed(err)
+	}
+	t.Verdict = schema.Verdict{} // decided by the Judge stage, once dedup has seen every trajectory
+	for _, j := range fn.judges {
+		if v, ok := j.(*vlm.Judge); ok {
+			t.Provenance.Templates = append(t.Provenance.Templates, v.Template())
+			t.Provenance.Models = append(t.Provenance.Models, schema.RoleModel{Role: inference.RoleJudge, Model: fn.judgeModel()})
+		}
+	}
 	calls := map[string]exporters.CallCount{}
 	for role, c := range counts.Snapshot() {
 		calls[role] = exporters.CallCount{Hits: c.Hits, Misses: c.Misses}
 	}
-	t.Provenance.CodeVersion, t.Provenance.ConfigHash = fn.CodeVersion, fn.ConfigHash
+	stage = "generate"
 	if b, err = json.Marshal(t); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", seed.ID, err))
 	}
 	if err := fn.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
-	return genResult{gen: generated{T: Strip(*t), Bytes: int64(len(b)), Calls: calls}}
+	return genResult{gen: summarize(t, int64(len(b)), calls)}
 }
 
-// Strip returns t without its heavy payloads: tokens and image bytes.
-func Strip(t schema.Trajectory) schema.Trajectory {
-	regions := make([]schema.Region, len(t.Regions))
-	for k, r := range t.Regions {
-		atts := make([]schema.Attempt, len(r.Attempts))
-		for a, at := range r.Attempts {
-			at.Tokens, at.Canvas.Bytes = nil, nil
-			atts[a] = at
-		}
-		r.Attempts = atts
-		regions[k] = r
+// judgeModel names the model of the vlm judge.
+func (fn *generateFn) judgeModel() string {
+	if fn.Backends.Judge.BaseURL != "" {
+		return fn.Backends.Judge.Model
 	}
-	t.Regions = regions
-	t.FinalTokens, t.FinalImage.Bytes = nil, nil
-	return t
+	return sim.DefaultVLMModel
+}
+
+// summarize returns the summary of a judged trajectory whose staged
+// record has size bytes.
+func summarize(t *schema.Trajectory, size int64, calls map[string]exporters.CallCount) summary {
+	s := summary{ID: t.ID, Bytes: size, Judges: t.Judges, Prompt: t.PromptNormalized, Calls: calls}
+	if len(t.FinalImage.Bytes) > 0 {
+		if h, thumb, err := dedup.ImagePrint(t.FinalImage.Bytes); err == nil {
+			s.Image, s.Thumb, s.HasImage = h, thumb, true
+		}
+	}
+	return s
 }

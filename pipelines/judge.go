@@ -1,57 +1,52 @@
 package pipelines
 
 import (
-	"context"
+	"cmp"
+	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
-	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
-	"github.com/twigdata/twig/schema"
+	"github.com/twigdata/twig/filters/dedup"
 )
 
 func init() {
-	register.DoFn4x0[context.Context, generated, func(summary), func(schema.Failure)](&judgeFn{})
-	register.Emitter1[summary]()
+	register.DoFn3x0[int, func(*summary) bool, func(summary)](&judgeFn{})
+	register.Iter1[summary]()
 }
 
-// summary is what the export stage needs of a judged trajectory: its id,
-// verdict and judge results, and the size of its staged record. It is
-// small, so the export stage can plan shards over all of them at once;
-// the run's statistics are counted from the full rows as shards are written.
-type summary struct {
-	ID      string               `json:"id"`
-	Bytes   int64                `json:"bytes"`
-	Judges  []schema.JudgeResult `json:"judges"`
-	Verdict schema.Verdict       `json:"verdict"`
-	// Calls counts cached and made model calls per role.
-	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
-}
-
-// Judge runs the configured judges on every trajectory and decides its
-// verdict under the policy.
-func Judge(s beam.Scope, cfg Config, gen beam.PCollection) (sums, failed beam.PCollection) {
+// Judge runs the judges that need the whole version, near-duplicate
+// prompts and images, and then decides every trajectory's verdict under
+// the policy from all its judges' results. It sees summaries only (ids,
+// normalised prompts, image hashes, judge results), never images.
+func Judge(s beam.Scope, cfg Config, sums beam.PCollection) beam.PCollection {
 	s = s.Scope("Judge")
-	return beam.ParDo2(s, &judgeFn{ThoughtFormat: cfg.ThoughtFormat, Policy: cfg.Policy}, gen)
+	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup, Policy: cfg.Policy}, beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
 }
 
 type judgeFn struct {
-	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
-	Policy        filters.Policy        `json:"policy"`
-	judges        []filters.Judge
+	Dedup  dedup.Options  `json:"dedup"`
+	Policy filters.Policy `json:"policy"`
 }
 
-func (fn *judgeFn) Setup() {
-	fn.judges = judges(Config{ThoughtFormat: fn.ThoughtFormat})
-}
-
-func (fn *judgeFn) ProcessElement(ctx context.Context, g generated, emit func(summary), fail func(schema.Failure)) {
-	t := g.T
-	if err := filters.Apply(ctx, fn.judges, fn.Policy, &t); err != nil {
-		fail(schema.Failure{ID: t.ID, Stage: "judge", Source: t.Source, Input: t.Prompt,
-			RawInput: []byte(t.Prompt), SampleIndex: t.SampleIndex, Error: err.Error()})
-		return
+func (fn *judgeFn) ProcessElement(_ int, iter func(*summary) bool, emit func(summary)) {
+	var all []summary
+	var s summary
+	for iter(&s) {
+		all = append(all, s)
+		s = summary{}
 	}
-	emit(summary{ID: t.ID, Bytes: g.Bytes, Judges: t.Judges, Verdict: t.Verdict, Calls: g.Calls})
+	slices.SortFunc(all, func(a, b summary) int { return cmp.Compare(a.ID, b.ID) })
+	items := make([]dedup.Item, len(all))
+	for i, s := range all {
+		items[i] = dedup.Item{ID: s.ID, Prompt: s.Prompt, Image: s.Image, Thumb: s.Thumb, HasImage: s.HasImage}
+	}
+	prompts, images := dedup.FindPrompts(items, fn.Dedup), dedup.FindImages(items, fn.Dedup)
+	for _, s := range all {
+		s.Judges = append(s.Judges, dedup.PromptResult(prompts, s.ID), dedup.ImageResult(images, s.ID))
+		s.Verdict = fn.Policy.Decide(s.Judges)
+		s.Prompt, s.Thumb = "", nil
+		emit(s)
+	}
 }

@@ -38,7 +38,7 @@ func init() {
 	// Element types travel with Beam's schema (row) coder.
 	for _, t := range []reflect.Type{
 		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[schema.Failure](),
-		reflect.TypeFor[generated](), reflect.TypeFor[summary](), reflect.TypeFor[shardTask](),
+		reflect.TypeFor[summary](), reflect.TypeFor[shardTask](),
 		reflect.TypeFor[commitPart](),
 	} {
 		beam.RegisterType(t)
@@ -50,8 +50,8 @@ func init() {
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	seedCol, seedFailed, seedParts := Seed(s, cfg)
 	gen, genFailed := Generate(s, cfg, seedCol)
-	sums, judgeFailed := Judge(s, cfg, gen)
-	failed := beam.Flatten(s, seedFailed, genFailed, judgeFailed)
+	sums := Judge(s, cfg, gen)
+	failed := beam.Flatten(s, seedFailed, genFailed)
 	return Export(s, cfg, sums, failed, seedParts)
 }
 

@@ -113,7 +113,7 @@ func TestEndToEnd(t *testing.T) {
 	if m.Stats.ParseFailures+m.Stats.CritiqueRetries == 0 {
 		t.Errorf("no critique was ever malformed at malformed rate 0.15: %+v", m.Stats)
 	}
-	if m.ConfigHash != cfg.Hash() || len(m.Models) == 0 || len(m.Templates) != 2 {
+	if m.ConfigHash != cfg.Hash() || len(m.Models) == 0 || len(m.Templates) != 3 {
 		t.Errorf("manifest provenance: hash %q models %v templates %v", m.ConfigHash, m.Models, m.Templates)
 	}
 	// The staging area is gone once the version is committed.

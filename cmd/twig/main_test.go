@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/pipelines"
 )
 
@@ -80,7 +81,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"bad dataset name", func(c *pipelines.Config) { c.Dataset = "../escape" }, runOptions{out: dir}, "config dataset:"},
 		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, "--prompts:"},
 		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, "--band-rows:"},
-		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Required = []string{"vlm"} }, runOptions{out: dir}, `required judge "vlm"`},
+		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Judges["clip"] = filters.Rule{Required: true} }, runOptions{out: dir}, `"clip"`},
+		{"policy file missing", nil, runOptions{out: dir, policy: filepath.Join(dir, "nope.json")}, "--policy:"},
 		{"teacher without model", nil, runOptions{out: dir, teacher: "http://127.0.0.1:9/v1"}, "config backends.thinker.model:"},
 		{"teacher not http", nil, runOptions{out: dir, teacher: "ftp://x/v1", teacherModel: "m"}, "config backends.thinker.base_url:"},
 		{"unknown route", func(c *pipelines.Config) { c.Engine.Route = "sideways" }, runOptions{out: dir}, "config route:"},

@@ -23,6 +23,7 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/x/beamx"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
@@ -55,6 +56,8 @@ type runOptions struct {
 	thinker, thinkerModel string
 	critic, criticModel   string
 	drawer, drawerModel   string
+	judge, judgeModel     string
+	policy                string
 	limits                pipelines.Teacher
 }
 
@@ -81,6 +84,14 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 		lim := o.limits
 		lim.BaseURL, lim.Model = o.drawer, o.drawerModel
 		b.Drawer = lim
+	}
+	if o.judge != "" {
+		lim := o.limits
+		lim.BaseURL, lim.Model, lim.KeyEnv = o.judge, o.judgeModel, b.Judge.KeyEnv
+		if lim.Model == "" {
+			lim.Model = o.teacherModel
+		}
+		b.Judge = lim
 	}
 }
 
@@ -137,6 +148,13 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 		cfg.Engine.BandRows = rows
 	}
 	o.applyTeachers(&cfg.Backends)
+	if o.policy != "" {
+		p, err := filters.LoadPolicy(o.policy)
+		if err != nil {
+			return fmt.Errorf("--policy: %w", err)
+		}
+		cfg.Policy = p
+	}
 	out, err := bucketURL(o.out, true)
 	if err != nil {
 		return fmt.Errorf("--out: %w", err)
@@ -229,6 +247,9 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.criticModel, "critic-model", "", "model `name` of the critic")
 	fs.StringVar(&o.drawer, "drawer", "", "base `URL` of the image model of the teacher-image route; default: the simulated drawer")
 	fs.StringVar(&o.drawerModel, "drawer-model", "gpt-image-1", "image model `name`")
+	fs.StringVar(&o.judge, "judge", "", "OpenAI-compatible base `URL` of the vision-language model of the vlm judge (key: TWIG_JUDGE_API_KEY or OPENAI_API_KEY); default: the simulated VLM")
+	fs.StringVar(&o.judgeModel, "judge-model", "", "model `name` of the vlm judge (default: --teacher-model)")
+	fs.StringVar(&o.policy, "policy", "", "policy `file` (JSON: per judge required, threshold, weight; min_overall) deciding verdicts; default: the built-in policy default@1")
 	fs.IntVar(&o.limits.Limits.Requests, "teacher-rpm", 0, "requests per minute per endpoint and model (0: no limit)")
 	fs.IntVar(&o.limits.Limits.InputTokens, "teacher-input-tpm", 0, "input tokens per minute per endpoint and model (0: no limit)")
 	fs.IntVar(&o.limits.Limits.OutputTokens, "teacher-output-tpm", 0, "output tokens per minute per endpoint and model (0: no limit)")

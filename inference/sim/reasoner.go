@@ -158,9 +158,17 @@ func (r *Reasoner) Critique(ctx context.Context, req inference.CritiqueRequest) 
 
 	rng := rand.New(rand.NewPCG(uint64(req.Seed), hashOf("critique", req.Prompt, req.Region, req.Regions, thought)))
 	score := min(max(100-penalty-rng.IntN(11), 0), 100)
+	// The revision: the thought itself when nothing is wrong with the band
+	// or the thought; the planned sentence when the thought broke the
+	// rules; and, when the band is wrong, the planned sentence insisting on
+	// what was missed, so that a repaint is conditioned on a revised
+	// thought, as a teacher's critique would revise it.
 	revised := p.sentences[req.Region]
-	if len(problems) == 0 && p.followsRules(thought) {
+	switch {
+	case len(problems) == 0 && p.followsRules(thought):
 		revised = strings.TrimSpace(thought)
+	case len(problems) > 0:
+		revised = strings.TrimRight(revised, ".") + ", each object with exactly the colour, shape and number described."
 	}
 	text := fmt.Sprintf("SCORE: %d\nIMPROVED_DESCRIPTION: %s", score, revised)
 	if rng.Float64() < r.malformedRate {

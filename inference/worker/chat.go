@@ -2,6 +2,7 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/sim"
 )
 
 // ChatRequest is the part of an OpenAI chat-completions request that the
@@ -127,16 +129,39 @@ type ChatUsage struct {
 	TotalTokens      int `json:"total_tokens"`
 }
 
-// chat answers a chat completion with the backend's reasoner: it reads
-// from the conversation what the reasoner needs (see instruction) and
-// calls Think or Critique.
+// chat answers a chat completion. A judge instruction (see readJudge) is
+// answered by the backend's inference.Viewer; anything else by its
+// reasoner, which reads from the conversation what it needs (see
+// readInstruction) and calls Think or Critique.
 func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
-	if s.reasoner == nil {
+	viewer, _ := s.backend.(inference.Viewer)
+	if s.reasoner == nil && viewer == nil {
 		writeError(w, http.StatusNotFound, ErrorInvalidRequest, "this worker does not serve chat completions")
 		return
 	}
 	var req ChatRequest
 	if !s.read(w, r, &req) {
+		return
+	}
+	if view, ok, err := readJudge(req); ok || err != nil {
+		if err != nil {
+			s.fail(w, r, &RequestError{Err: err})
+			return
+		}
+		if viewer == nil {
+			writeError(w, http.StatusNotFound, ErrorInvalidRequest, "this worker does not serve judge instructions")
+			return
+		}
+		reply, err := viewer.View(r.Context(), view)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeChat(w, reply, view.Instruction, view.Seed)
+		return
+	}
+	if s.reasoner == nil {
+		writeError(w, http.StatusNotFound, ErrorInvalidRequest, "this worker serves only judge instructions")
 		return
 	}
 	in, err := readInstruction(req)
@@ -162,8 +187,13 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	writeChat(w, reply, in.text, in.seed)
+}
+
+// writeChat answers a chat completion with reply.
+func writeChat(w http.ResponseWriter, reply inference.Reply, instruction string, seed int64) {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s", reply.Model, in.text, in.seed, reply.Text)
+	fmt.Fprintf(h, "%s\x00%s\x00%d\x00%s", reply.Model, instruction, seed, reply.Text)
 	prompt, completion := int(reply.Usage.InputTokens), int(reply.Usage.OutputTokens)
 	writeJSON(w, http.StatusOK, ChatResponse{
 		ID:     fmt.Sprintf("chatcmpl-%016x", h.Sum64()),
@@ -176,6 +206,96 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		Usage: ChatUsage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: prompt + completion},
 	})
 }
+
+// readJudge recovers a VLM judge call from a conversation, and reports
+// whether the conversation is one. The filters/vlm judge template is the
+// contract: the first system or user message that names the judged
+// prompt (`made from the prompt: "..."`, sim.IsJudgeInstruction) is the
+// instruction; the image is the last image of a system or user message;
+// every assistant message after the instruction answered by a user
+// message is a correction turn, whose text goes to ViewRequest.Unparsed,
+// and the number of correction turns is mixed into the seed, as for a
+// critique.
+func readJudge(req ChatRequest) (inference.ViewRequest, bool, error) {
+	at := -1
+	for i, m := range req.Messages {
+		if m.Role != "assistant" && sim.IsJudgeInstruction(m.Content.Text()) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return inference.ViewRequest{}, false, nil
+	}
+	v := inference.ViewRequest{Instruction: req.Messages[at].Content.Text(), Temperature: 1, MaxTokens: req.MaxTokens}
+	switch {
+	case req.Stream:
+		return v, true, errors.New("streaming is not supported")
+	case req.N > 1:
+		return v, true, fmt.Errorf("n %d: the worker answers one choice", req.N)
+	}
+	if req.Temperature != nil {
+		v.Temperature = *req.Temperature
+	}
+	if v.MaxTokens <= 0 {
+		v.MaxTokens = req.MaxCompletionTokens
+	}
+	if req.Seed != nil {
+		v.Seed = *req.Seed
+	}
+	for i, m := range req.Messages {
+		if m.Role == "assistant" {
+			if i > at && i+1 < len(req.Messages) && req.Messages[i+1].Role == "user" {
+				v.Unparsed = append(v.Unparsed, m.Content.Text())
+			}
+			continue
+		}
+		for _, p := range m.Content {
+			if p.Type != "image_url" {
+				continue
+			}
+			if p.ImageURL == nil {
+				return v, true, fmt.Errorf("message %d: image_url part without an image_url", i)
+			}
+			png, err := decodeDataURL(p.ImageURL.URL)
+			if err != nil {
+				return v, true, fmt.Errorf("message %d: %w", i, err)
+			}
+			v.Image = png
+		}
+	}
+	if v.Image == nil {
+		return v, true, errors.New("judge instruction without an image")
+	}
+	if n := len(v.Unparsed); n > 0 {
+		h := fnv.New64a()
+		fmt.Fprintf(h, "%d/retry/%d", v.Seed, n)
+		v.Seed = int64(h.Sum64() >> 1)
+	}
+	return v, true, nil
+}
+
+// View judges an image with the simulated VLM (sim.VLM, model
+// sim.DefaultVLMModel) on the backend's geometry, after the same resize as
+// Encode, so that the worker's chat endpoint serves the VLM judge too.
+// Images that are not canvases are request errors.
+func (b *SimBackend) View(ctx context.Context, req inference.ViewRequest) (inference.Reply, error) {
+	if err := ctx.Err(); err != nil {
+		return inference.Reply{}, err
+	}
+	img, err := resize(req.Image, b.geo.ImageSize)
+	if err != nil {
+		return inference.Reply{}, &RequestError{Err: fmt.Errorf("view: read PNG: %w", err)}
+	}
+	req.Image = img
+	reply, err := sim.NewVLM(sim.VLMConfig{Geometry: b.geo}).View(ctx, req)
+	if err != nil {
+		return inference.Reply{}, b.classify(ctx, err)
+	}
+	return reply, nil
+}
+
+var _ inference.Viewer = (*SimBackend)(nil)
 
 // instruction is what a chat request asks of the reasoner.
 type instruction struct {

@@ -38,6 +38,7 @@ func commands() []command {
 	return []command{
 		{"run", "run the pipeline and write a dataset version", cmdRun},
 		{"verify", "check a dataset version: manifest, checksums, counts, schema", cmdVerify},
+		{"refilter", "derive a version under a new policy, with no model call", cmdRefilter},
 		{"worker", "serve the GPU worker protocol over HTTP (simulator backend)", cmdWorker},
 		{"version", "print the twig version", func(context.Context, []string) error {
 			fmt.Println("twig", codeVersion())

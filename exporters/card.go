@@ -117,6 +117,8 @@ func Card(m *Manifest) []byte {
 		b.WriteString("\n")
 	}
 
+	writePolicy(&b, m)
+
 	b.WriteString("## Provenance\n\n")
 	fmt.Fprintf(&b, "- config hash: %s\n", mdCode(m.ConfigHash))
 	fmt.Fprintf(&b, "- code version: %s\n", mdCode(m.TwigVersion))
@@ -203,4 +205,42 @@ func mdCode(s string) string {
 	}
 	s = strings.NewReplacer("\r", " ", "\n", " ", "|", `\|`, "`", "'").Replace(s)
 	return "`" + s + "`"
+}
+
+// writePolicy writes the card's Filters section: the policy that decided
+// the verdicts (from the run's config) and how many trajectories each
+// judge failed.
+func writePolicy(b *strings.Builder, m *Manifest) {
+	var cfg struct {
+		Policy struct {
+			Name    string `json:"name"`
+			Version string `json:"version"`
+			Judges  map[string]struct {
+				Required  bool     `json:"required"`
+				Threshold *float64 `json:"threshold"`
+				Weight    float64  `json:"weight"`
+			} `json:"judges"`
+			MinOverall *float64 `json:"min_overall"`
+		} `json:"policy"`
+	}
+	if json.Unmarshal(m.Config, &cfg) != nil || cfg.Policy.Name == "" {
+		return
+	}
+	p := cfg.Policy
+	b.WriteString("## Filters\n\n")
+	fmt.Fprintf(b, "Verdicts were decided by the policy %s. A trajectory is accepted when every required judge passes", mdCode(p.Name+"@"+p.Version))
+	if p.MinOverall != nil {
+		fmt.Fprintf(b, " and the overall score (the weighted mean of the judges' scores) is at least %g", *p.MinOverall)
+	}
+	b.WriteString("; every judge's raw score is kept in the rows, so `twig refilter` can apply another policy with no model call.\n\n")
+	b.WriteString("| judge | required | threshold | weight | failed |\n|---|---|---:|---:|---:|\n")
+	for _, name := range slices.Sorted(maps.Keys(p.Judges)) {
+		r := p.Judges[name]
+		th := "judge's own"
+		if r.Threshold != nil {
+			th = fmt.Sprintf("%g", *r.Threshold)
+		}
+		fmt.Fprintf(b, "| %s | %v | %s | %g | %d |\n", mdCode(name), r.Required, th, r.Weight, m.Stats.JudgeFails[name])
+	}
+	b.WriteString("\n")
 }

@@ -91,7 +91,9 @@ type Stats struct {
 	// critique calls retried because their output did not parse.
 	ParseFailures   int64 `json:"parse_failures"`
 	CritiqueRetries int64 `json:"critique_retries"`
-	// JudgeFails counts, per judge name, the trajectories it failed.
+	// JudgeFails counts, per judge name, the trajectories it failed under
+	// the policy (the names in the verdicts' reasons; "overall" for the
+	// policy's minimum overall score).
 	JudgeFails map[string]int64 `json:"judge_fails"`
 	// Calls counts, per role (think, generate, decode, critique, encode),
 	// the model calls answered from the call cache (hits) and made
@@ -161,9 +163,19 @@ func (s *Stats) Add(t *schema.Trajectory) {
 			s.CritiqueRetries += int64(len(a.Critique.Retries))
 		}
 	}
-	for _, j := range t.Judges {
-		if !j.Pass {
-			inc(&s.JudgeFails, j.Name, 1)
+	// A judge failed the trajectory when the verdict names it (the policy
+	// may re-decide a judge's pass with its own threshold); a trajectory
+	// not yet decided counts its judges' own decisions.
+	if len(t.Verdict.Reasons) > 0 || t.Verdict.Policy != "" {
+		for _, r := range t.Verdict.Reasons {
+			name, _, _ := strings.Cut(r, ":")
+			inc(&s.JudgeFails, name, 1)
+		}
+	} else {
+		for _, j := range t.Judges {
+			if !j.Pass {
+				inc(&s.JudgeFails, j.Name, 1)
+			}
 		}
 	}
 	s.share()

@@ -2,10 +2,17 @@ package exporters
 
 import (
 	"context"
+	"encoding/binary"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/s3blob" // s3:// buckets on the test S3 server
 
@@ -143,5 +150,59 @@ func testConformance(t *testing.T, open func(*testing.T) *blob.Bucket) {
 	}
 	if ok, err := Committed(ctx, bucket, aborted); err != nil || ok {
 		t.Errorf("Committed = %v, %v after an aborted write, want false", ok, err)
+	}
+}
+
+// TestS3MultipartChecksum writes a shard larger than UploadPartBytes to a
+// real S3 server and checks what the server stored: a multipart upload
+// (the ETag of a multipart object ends in -<parts>) whose parts carried a
+// CRC32 checksum the server verified and kept, and bytes whose SHA-256 is
+// the one the writer reports for the manifest.
+func TestS3MultipartChecksum(t *testing.T) {
+	ctx := context.Background()
+	srv := s3test.StartServer(t)
+	b, err := blob.OpenBucket(ctx, srv.URL(s3test.Bucket))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	rows := testRows(1, schema.StatusAccepted)
+	rng := rand.New(rand.NewPCG(5, 6))
+	big := make([]schema.Trajectory, 0, 40)
+	for i := range 40 { // 40 rows with 1 MiB images: a 40 MB shard, 3 parts
+		r := rows[0]
+		r.ID = fmt.Sprintf("%08d-0000-5000-8000-000000000000", i)
+		img := make([]byte, 1<<20)
+		for j := 0; j < len(img); j += 8 {
+			binary.LittleEndian.PutUint64(img[j:], rng.Uint64())
+		}
+		r.FinalImage.Bytes = img
+		big = append(big, r)
+	}
+	info, err := WriteShard(ctx, b, "ds/v1", "data/trajectories/train-00000-of-00001.parquet", big, ShardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Bytes <= UploadPartBytes {
+		t.Fatalf("shard of %d bytes is not larger than a part (%d)", info.Bytes, UploadPartBytes)
+	}
+	head, err := srv.Client().HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket: aws.String(s3test.Bucket), Key: aws.String("ds/v1/" + info.Path), ChecksumMode: s3types.ChecksumModeEnabled,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantParts := (info.Bytes + UploadPartBytes - 1) / UploadPartBytes
+	if etag := aws.ToString(head.ETag); !strings.HasSuffix(strings.Trim(etag, `"`), fmt.Sprintf("-%d", wantParts)) {
+		t.Errorf("ETag %s: want a multipart upload of %d parts", etag, wantParts)
+	}
+	if aws.ToString(head.ChecksumCRC32) == "" && aws.ToString(head.ChecksumCRC32C) == "" && aws.ToString(head.ChecksumCRC64NVME) == "" {
+		t.Errorf("the server kept no checksum of the upload: %+v", head)
+	}
+	if aws.ToInt64(head.ContentLength) != info.Bytes || aws.ToString(head.ContentType) != ContentTypeParquet {
+		t.Errorf("stored %d bytes of %s, the writer reports %d of %s", aws.ToInt64(head.ContentLength), aws.ToString(head.ContentType), info.Bytes, ContentTypeParquet)
+	}
+	if sum, err := sha256Of(ctx, b, "ds/v1/"+info.Path); err != nil || sum != info.SHA256 {
+		t.Errorf("stored SHA-256 %s (%v), the writer reports %s", sum, err, info.SHA256)
 	}
 }

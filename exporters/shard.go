@@ -30,6 +30,13 @@ const (
 	PageBufferBytes = 1 << 20
 	// writeBufferBytes buffers the writes to the bucket (does not change the bytes).
 	writeBufferBytes = 1 << 20
+	// UploadPartBytes is the part size of uploads to object storage: a
+	// shard larger than this goes up as a multipart upload, parts in
+	// parallel (UploadConcurrency), each part with the SDK's CRC32
+	// checksum; 16 MiB parts keep a 500 MB shard at 32 parts, far below
+	// S3's 10,000.
+	UploadPartBytes   = 16 << 20
+	UploadConcurrency = 4
 	// ContentTypeParquet is the media type shards are written with.
 	ContentTypeParquet = "application/vnd.apache.parquet"
 	// createdBy is the created_by field of every shard: fixed, so it does
@@ -104,6 +111,11 @@ func (o ShardOptions) writerOptions(rowType reflect.Type) ([]parquet.WriterOptio
 	return opts, nil
 }
 
+// uploadOptions are the blob writer options of every shard.
+func uploadOptions(contentType string) *blob.WriterOptions {
+	return &blob.WriterOptions{ContentType: contentType, BufferSize: UploadPartBytes, MaxConcurrency: UploadConcurrency}
+}
+
 // ShardInfo describes a written shard as the manifest lists it.
 type ShardInfo struct {
 	// Path is the shard's path relative to the version prefix.
@@ -149,7 +161,7 @@ func NewShardWriter[T any](ctx context.Context, bucket *blob.Bucket, prefix, pat
 		return nil, fmt.Errorf("write shard %s: %w", path, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	bw, err := bucket.NewWriter(ctx, Key(prefix, path), &blob.WriterOptions{ContentType: ContentTypeParquet})
+	bw, err := bucket.NewWriter(ctx, Key(prefix, path), uploadOptions(ContentTypeParquet))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("write shard %s: %w", path, err)

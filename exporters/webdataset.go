@@ -97,7 +97,7 @@ type TarWriter struct {
 // NewTarWriter starts writing the tar shard at path, relative to prefix.
 func NewTarWriter(ctx context.Context, bucket *blob.Bucket, prefix, path string) (*TarWriter, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	bw, err := bucket.NewWriter(ctx, Key(prefix, path), &blob.WriterOptions{ContentType: ContentTypeTar})
+	bw, err := bucket.NewWriter(ctx, Key(prefix, path), uploadOptions(ContentTypeTar))
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("write shard %s: %w", path, err)

@@ -218,16 +218,24 @@ func start(t testing.TB, bin string) (*Server, error) {
 	return &Server{Endpoint: endpoint, Dir: dir}, nil
 }
 
-// createBucket creates a bucket with a path-style S3 client.
-func createBucket(endpoint, bucket string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := s3.New(s3.Options{
+// Client returns a path-style S3 client of the server, for tests that
+// look at what the server stored (ETags, checksums).
+func (s *Server) Client() *s3.Client { return newClient(s.Endpoint) }
+
+func newClient(endpoint string) *s3.Client {
+	return s3.New(s3.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(endpoint),
 		UsePathStyle: true,
 		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
 	})
+}
+
+// createBucket creates a bucket with a path-style S3 client.
+func createBucket(endpoint, bucket string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := newClient(endpoint)
 	_, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	var owned interface{ ErrorCode() string }
 	if errors.As(err, &owned) && owned.ErrorCode() == "BucketAlreadyOwnedByYou" {

@@ -24,12 +24,18 @@ import datasets
 
 
 def card_configs(card):
-    """The config names and data_files globs of the card's YAML front matter."""
+    """The configs of the card's YAML front matter: name -> (data_files glob, Features)."""
     import yaml
 
     front = card.split("---\n")[1]
     meta = yaml.safe_load(front)
-    return {c["config_name"]: c["data_files"][0]["path"] for c in meta.get("configs", [])}
+    info = {i["config_name"]: i for i in meta.get("dataset_info", [])}
+    out = {}
+    for c in meta.get("configs", []):
+        name = c["config_name"]
+        features = datasets.DatasetInfo._from_yaml_dict(info[name]).features if name in info else None
+        out[name] = (c["data_files"][0]["path"], features)
+    return out
 
 
 def check_rows(out, config, ds, want):
@@ -95,7 +101,9 @@ def main(root):
                 out["errors"].append(f"{config}: the card declares no such config")
                 continue
             files = ["s3://" + base + "/" + s["path"] for s in shards]
-            ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train", storage_options=opts)
+            # The card's features, as load_dataset(folder, config) would use them.
+            ds = datasets.load_dataset("parquet", data_files={"train": files}, split="train", storage_options=opts,
+                                       features=globs[config][1])
             check_rows(out, config, ds, want)
         json.dump(out, sys.stdout)
         return

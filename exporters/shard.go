@@ -76,7 +76,7 @@ func (o ShardOptions) writerOptions(rowType reflect.Type) ([]parquet.WriterOptio
 	var codec compress.Codec
 	switch o.Compression {
 	case "", CompressionZstd:
-		codec = &parquet.Zstd
+		codec = pageZstd
 	case CompressionSnappy:
 		codec = &parquet.Snappy
 	case CompressionNone:

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"strings"
 
 	"github.com/twigdata/twig/exporters"
@@ -70,9 +71,11 @@ type Config struct {
 
 	// ShardBytes is the target size of a Parquet shard.
 	ShardBytes int64 `json:"shard_bytes"`
-	// Concurrency is the number of trajectories in flight per bundle. The
-	// default, 128, is twice a worker's batch of 64: while one batch runs,
-	// the next one's calls are ready.
+	// Concurrency is the number of trajectories in flight per bundle; 0
+	// (the default) chooses: 128 when a model is remote (twice a worker's
+	// batch of 64: while one batch runs, the next one's calls are ready),
+	// and 4 per CPU when every model is the in-process simulator, where
+	// more in flight only holds more canvases in memory.
 	Concurrency int `json:"concurrency"`
 	// CodeVersion is the twig version that runs; Created the run's start
 	// time (RFC 3339). Neither enters the config hash.
@@ -101,7 +104,6 @@ func DefaultConfig() Config {
 		Policy:        filters.DefaultPolicy(),
 		SFT:           exporters.DefaultSFTMix(),
 		ShardBytes:    500 << 20,
-		Concurrency:   128,
 	}
 }
 
@@ -128,8 +130,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("config max_prompt_bytes: %d must be positive", c.MaxPromptBytes)
 	case c.ShardBytes <= 0:
 		return fmt.Errorf("config shard_bytes: %d must be positive", c.ShardBytes)
-	case c.Concurrency <= 0:
-		return fmt.Errorf("config concurrency: %d must be positive", c.Concurrency)
+	case c.Concurrency < 0:
+		return fmt.Errorf("config concurrency: %d must not be negative (0 chooses)", c.Concurrency)
 	case c.ThoughtFormat.MinWords < 0 || c.ThoughtFormat.MaxWords < c.ThoughtFormat.MinWords:
 		return fmt.Errorf("config thought_format: word bounds %d..%d are impossible", c.ThoughtFormat.MinWords, c.ThoughtFormat.MaxWords)
 	}
@@ -242,4 +244,21 @@ func redactURL(raw string) string {
 	u.RawQuery = q.Encode()
 	u.User = nil
 	return u.String()
+}
+
+// RemoteConcurrency is the default number of trajectories in flight per
+// bundle when a model is remote.
+const RemoteConcurrency = 128
+
+// InFlight returns the number of trajectories in flight per bundle: the
+// configured Concurrency, or the default for the backends when it is 0.
+func (c Config) InFlight() int {
+	if c.Concurrency > 0 {
+		return c.Concurrency
+	}
+	b := c.Backends
+	if len(b.Generator) > 0 || b.Thinker.BaseURL != "" || b.Critic.BaseURL != "" || b.Drawer.BaseURL != "" || b.Judge.BaseURL != "" {
+		return RemoteConcurrency
+	}
+	return 4 * runtime.GOMAXPROCS(0)
 }

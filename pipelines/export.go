@@ -206,7 +206,9 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 		if err != nil {
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
-		t.Judges, t.Verdict = s.Judges, s.Verdict
+		// The staged record holds the trajectory judges' full results; the
+		// summary adds the whole-version judges (dedup) and the verdict.
+		t.Judges, t.Verdict = mergeJudges(t.Judges, s.Judges), s.Verdict
 		if err := w.Write([]schema.Trajectory{t}); err != nil {
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
@@ -475,4 +477,16 @@ func mergeTemplates(into, more []schema.TemplateRef) []schema.TemplateRef {
 	}
 	slices.SortFunc(into, func(a, b schema.TemplateRef) int { return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.ID, b.ID)) })
 	return into
+}
+
+// mergeJudges returns the staged judge results followed by the results in
+// more of judges the staged record does not have.
+func mergeJudges(staged, more []schema.JudgeResult) []schema.JudgeResult {
+	out := slices.Clone(staged)
+	for _, r := range more {
+		if !slices.ContainsFunc(staged, func(s schema.JudgeResult) bool { return s.Name == r.Name }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -59,7 +59,7 @@ func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) (gen, failed b
 	s = s.Scope("Generate")
 	return beam.ParDo2(s, &generateFn{
 		Engine: cfg.Engine, Sim: cfg.Sim, Backends: cfg.Backends, Output: cfg.Output, Staging: StagingPrefix(cfg),
-		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.Concurrency, Created: cfg.Created,
+		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.InFlight(), Created: cfg.Created,
 		Judging: judging{ThoughtFormat: cfg.ThoughtFormat, Canvas: cfg.Canvas, VLM: cfg.VLM},
 	}, seedCol)
 }
@@ -280,7 +280,18 @@ func (fn *generateFn) judgeModel() string {
 // summarize returns the summary of a judged trajectory whose staged
 // record has size bytes.
 func summarize(t *schema.Trajectory, size int64, calls map[string]exporters.CallCount) summary {
-	s := summary{ID: t.ID, Bytes: size, Judges: t.Judges, Prompt: t.PromptNormalized, Calls: calls}
+	// Only what the Judge stage needs travels: every judge's score and
+	// pass, and the reason of those that did not pass perfectly (a verdict
+	// quotes it, also when a policy threshold fails a passing judge); the
+	// full results stay in the staged record.
+	judges := make([]schema.JudgeResult, len(t.Judges))
+	for i, j := range t.Judges {
+		if j.Pass && j.Score >= 1 {
+			j.Reason = ""
+		}
+		judges[i] = j
+	}
+	s := summary{ID: t.ID, Bytes: size, Judges: judges, Prompt: t.PromptNormalized, Calls: calls}
 	if len(t.FinalImage.Bytes) > 0 {
 		if h, thumb, err := dedup.ImagePrint(t.FinalImage.Bytes); err == nil {
 			s.Image, s.Thumb, s.HasImage = h, thumb, true

@@ -82,7 +82,9 @@ func main() {
 		if c.name != name {
 			continue
 		}
+		stopProfile := startHeapProfile()
 		err := c.run(ctx, args)
+		stopProfile()
 		switch {
 		case err == nil:
 			return

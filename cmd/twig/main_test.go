@@ -77,7 +77,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"no out", nil, runOptions{}, "--out is required"},
 		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, "config k:"},
 		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, "config theta:"},
-		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, "config concurrency:"},
+		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, "config concurrency:"}, // -1 is refused; 0 chooses
 		{"bad dataset name", func(c *pipelines.Config) { c.Dataset = "../escape" }, runOptions{out: dir}, "config dataset:"},
 		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, "--prompts:"},
 		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, "--band-rows:"},

@@ -294,7 +294,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.BoolVar(&c.SFT.Repaints, "sft-repaints", c.SFT.Repaints, "also make reflect samples of critiqued repaints")
 	fs.BoolVar(&c.WebDataset, "webdataset", c.WebDataset, "also write the accepted trajectories as WebDataset tar shards (data/webdataset: <id>.png + <id>.json)")
 	fs.Int64Var(&c.ShardBytes, "shard-bytes", c.ShardBytes, "target Parquet shard size in bytes")
-	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "trajectories in flight per bundle")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "trajectories in flight per bundle (0: 128 with remote models, 4 per CPU with the simulator)")
 }
 
 // beamFlag reports whether a flag on the global set is one of Beam's.

@@ -9,6 +9,7 @@ import (
 	"image/draw"
 	"image/png"
 	"slices"
+	"sync"
 )
 
 // Default geometry: Janus-Pro's 384 px images in 16 px patches.
@@ -109,7 +110,17 @@ func (g Geometry) Render(tokens []int32) ([]byte, error) {
 		}
 		return i
 	}
-	img := image.NewPaletted(image.Rect(0, 0, g.ImageSize, g.ImageSize), nil)
+	pix, _ := pixPool.Get().(*[]byte)
+	if pix == nil {
+		pix = new([]byte)
+	}
+	defer pixPool.Put(pix)
+	if n := g.ImageSize * g.ImageSize; cap(*pix) < n {
+		*pix = make([]byte, n)
+	} else {
+		*pix = (*pix)[:n] // every pixel is written below
+	}
+	img := &image.Paletted{Pix: *pix, Stride: g.ImageSize, Rect: image.Rect(0, 0, g.ImageSize, g.ImageSize)}
 	grid, ps, cell := g.Grid(), g.PatchSize, g.PatchSize/cellsPerSide
 	for i, id := range tokens {
 		t := Split(id)
@@ -137,11 +148,28 @@ func (g Geometry) Render(tokens []int32) ([]byte, error) {
 	}
 	img.Palette = palette
 	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
+	if err := pngEncoder.Encode(&b, img); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	return b.Bytes(), nil
 }
+
+// pngEncoder reuses its compressor between images (the default encoder
+// allocates a ~1 MB deflate state per image, which adds up with many
+// trajectories in flight); its output is the same as png.Encode's.
+var pngEncoder = png.Encoder{BufferPool: &encoderPool{}}
+
+type encoderPool struct{ p sync.Pool }
+
+func (e *encoderPool) Get() *png.EncoderBuffer {
+	b, _ := e.p.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (e *encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
+
+// pixPool holds the pixel buffers of canvases being rendered.
+var pixPool sync.Pool
 
 // Encode is the inverse of Render, the simulator's VQ encoder: it reads
 // the tokens back from a PNG of the geometry's size. Any image that Render

@@ -39,6 +39,8 @@ func commands() []command {
 		{"run", "run the pipeline and write a dataset version", cmdRun},
 		{"verify", "check a dataset version: manifest, checksums, counts, schema", cmdVerify},
 		{"refilter", "derive a version under a new policy, with no model call", cmdRefilter},
+		{"audit", "the funnel, rejections, scores and repaints of a version; --html writes a browsable report", cmdAudit},
+		{"diff", "samples added, removed and changed verdict between two versions, and why", cmdDiff},
 		{"worker", "serve the GPU worker protocol over HTTP (simulator backend)", cmdWorker},
 		{"version", "print the twig version", func(context.Context, []string) error {
 			fmt.Println("twig", codeVersion())

@@ -242,6 +242,8 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 		}
 		emit(sftPart)
 	}
+	metricShards.Inc(ctx, 1)
+	metricShardBytes.Inc(ctx, part.Shard.Bytes+sftPart.Shard.Bytes)
 	if tw != nil {
 		tarPart := commitPart{Kind: partShard, Config: exporters.ConfigWebDataset}
 		if tarPart.Shard, err = tw.Close(); err != nil {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -114,6 +116,10 @@ type generateFn struct {
 type genResult struct {
 	gen  summary
 	fail *schema.Failure
+	// stats of the generated trajectory, counted into Beam metrics when
+	// the result is emitted (metrics need the bundle's context).
+	traj *schema.Trajectory
+	ms   int64
 }
 
 func (fn *generateFn) Setup(ctx context.Context) error {
@@ -155,44 +161,53 @@ func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit
 				fn.results <- fn.produce(fn.ctx, seed)
 				<-fn.sem
 			}()
-			fn.drain(false, emit, fail)
+			fn.drain(ctx, false, emit, fail)
 			return nil
 		case r := <-fn.results:
 			fn.pending--
-			r.emit(emit, fail)
+			r.emit(ctx, emit, fail)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-func (fn *generateFn) FinishBundle(emit func(summary), fail func(schema.Failure)) {
-	fn.drain(true, emit, fail)
+func (fn *generateFn) FinishBundle(ctx context.Context, emit func(summary), fail func(schema.Failure)) {
+	fn.drain(ctx, true, emit, fail)
 }
 
 // drain emits finished results; with wait, it waits for all of them.
-func (fn *generateFn) drain(wait bool, emit func(summary), fail func(schema.Failure)) {
+func (fn *generateFn) drain(ctx context.Context, wait bool, emit func(summary), fail func(schema.Failure)) {
 	for fn.pending > 0 {
 		if wait {
 			r := <-fn.results
 			fn.pending--
-			r.emit(emit, fail)
+			r.emit(ctx, emit, fail)
 			continue
 		}
 		select {
 		case r := <-fn.results:
 			fn.pending--
-			r.emit(emit, fail)
+			r.emit(ctx, emit, fail)
 		default:
 			return
 		}
 	}
 }
 
-func (r genResult) emit(emit func(summary), fail func(schema.Failure)) {
+func (r genResult) emit(ctx context.Context, emit func(summary), fail func(schema.Failure)) {
+	Progress.Done.Add(1)
 	if r.fail != nil {
+		metricGenFailed.Inc(ctx, 1)
 		fail(*r.fail)
 		return
+	}
+	if r.traj != nil {
+		countTrajectory(ctx, r.traj, r.ms)
+	}
+	for role, c := range r.gen.Calls {
+		beam.NewCounter(MetricsNamespace, "calls_"+role).Inc(ctx, c.Misses)
+		beam.NewCounter(MetricsNamespace, "cache_hits_"+role).Inc(ctx, c.Hits)
 	}
 	emit(r.gen)
 }
@@ -239,6 +254,7 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		return failed(fmt.Errorf("%w: not started: %s", teacher.ErrBudgetExhausted, *why))
 	}
 	var counts cache.Counts
+	start := time.Now()
 	t, err := fn.engine.Run(cache.WithCounts(ctx, &counts), seed)
 	if err != nil {
 		return failed(err)
@@ -266,7 +282,18 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	if err := fn.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
-	return genResult{gen: summarize(t, int64(len(b)), calls)}
+	// The metrics need only the trajectory's text: drop the payloads now.
+	light := *t
+	light.Regions = nil
+	for _, r := range t.Regions {
+		r.Attempts = slices.Clone(r.Attempts)
+		for i := range r.Attempts {
+			r.Attempts[i].Tokens, r.Attempts[i].Canvas.Bytes = nil, nil
+		}
+		light.Regions = append(light.Regions, r)
+	}
+	light.FinalImage.Bytes, light.FinalTokens = nil, nil
+	return genResult{gen: summarize(t, int64(len(b)), calls), traj: &light, ms: time.Since(start).Milliseconds()}
 }
 
 // judgeModel names the model of the vlm judge.

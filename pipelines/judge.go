@@ -2,6 +2,7 @@ package pipelines
 
 import (
 	"cmp"
+	"context"
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -12,7 +13,7 @@ import (
 )
 
 func init() {
-	register.DoFn3x0[int, func(*summary) bool, func(summary)](&judgeFn{})
+	register.DoFn4x0[context.Context, int, func(*summary) bool, func(summary)](&judgeFn{})
 	register.Iter1[summary]()
 }
 
@@ -30,7 +31,7 @@ type judgeFn struct {
 	Policy filters.Policy `json:"policy"`
 }
 
-func (fn *judgeFn) ProcessElement(_ int, iter func(*summary) bool, emit func(summary)) {
+func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*summary) bool, emit func(summary)) {
 	var all []summary
 	var s summary
 	for iter(&s) {
@@ -46,6 +47,7 @@ func (fn *judgeFn) ProcessElement(_ int, iter func(*summary) bool, emit func(sum
 	for _, s := range all {
 		s.Judges = append(s.Judges, dedup.PromptResult(prompts, s.ID), dedup.ImageResult(images, s.ID))
 		s.Verdict = fn.Policy.Decide(s.Judges)
+		countVerdict(ctx, s.Verdict)
 		s.Prompt, s.Thumb = "", nil
 		emit(s)
 	}

@@ -19,7 +19,7 @@ import (
 func init() {
 	register.DoFn4x1[context.Context, string, func(seeds.Line), func(schema.Failure), error](&readFileFn{})
 	register.DoFn3x0[[]byte, func(seeds.Line), func(schema.Failure)](&composeFn{})
-	register.DoFn4x0[int, func(*seeds.Line) bool, func(schema.Seed), func(commitPart)](&planSeedsFn{})
+	register.DoFn5x0[context.Context, int, func(*seeds.Line) bool, func(schema.Seed), func(commitPart)](&planSeedsFn{})
 	register.Emitter1[seeds.Line]()
 	register.Emitter1[schema.Seed]()
 	register.Emitter1[schema.Failure]()
@@ -66,6 +66,7 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, path string, emit func
 	for _, f := range failures {
 		fail(f)
 	}
+	metricSeedFailed.Inc(ctx, int64(len(failures)))
 	return nil
 }
 
@@ -99,7 +100,7 @@ type planSeedsFn struct {
 	Seed    int64  `json:"seed"`
 }
 
-func (fn *planSeedsFn) ProcessElement(_ int, iter func(*seeds.Line) bool, emit func(schema.Seed), part func(commitPart)) {
+func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(schema.Seed), part func(commitPart)) {
 	var lines []seeds.Line
 	var l seeds.Line
 	for iter(&l) {
@@ -110,6 +111,8 @@ func (fn *planSeedsFn) ProcessElement(_ int, iter func(*seeds.Line) bool, emit f
 	for _, sd := range out {
 		emit(sd)
 	}
+	metricSeeded.Inc(ctx, int64(len(out)))
+	Progress.Seeded.Add(int64(len(out)))
 	part(p)
 }
 

@@ -28,7 +28,7 @@ func TestRunVerify(t *testing.T) {
 	if err := runPipeline(ctx, smallConfig(), runOptions{out: out}, &stdout); err != nil {
 		t.Fatalf("run: %v\n%s", err, stdout.String())
 	}
-	for _, want := range []string{"seeded:     12", "accepted:", "rejected:", "repainted", "time:"} {
+	for _, want := range []string{"seeded:     12", "accepted:", "rejected:", "repainted", "time:", "metrics:", "trajectories_done=12", "prompts_seeded=12"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout.String())
 		}

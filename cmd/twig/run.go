@@ -58,6 +58,7 @@ type runOptions struct {
 	drawer, drawerModel   string
 	judge, judgeModel     string
 	policy                string
+	progressEvery         time.Duration
 	limits                pipelines.Teacher
 }
 
@@ -208,7 +209,20 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	beam.Init()
 	p, s := beam.NewPipelineWithRoot()
 	pipelines.Build(s, cfg)
-	if _, err := beamx.RunWithMetrics(ctx, p); err != nil {
+	pipelines.Progress.Seeded.Store(0)
+	pipelines.Progress.Done.Store(0)
+	tty := isTerminal(os.Stderr)
+	interval := 10 * time.Second
+	if tty {
+		interval = 250 * time.Millisecond
+	}
+	if o.progressEvery > 0 {
+		interval = o.progressEvery
+	}
+	stopProgress := startProgress(os.Stderr, tty, interval)
+	res, err := beamx.RunWithMetrics(ctx, p)
+	stopProgress()
+	if err != nil {
 		return fmt.Errorf("pipeline: %w", err)
 	}
 	removeEmptyDirs(o.out, prefix+"/_staging")
@@ -217,6 +231,9 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 		return err
 	}
 	printSummary(stdout, m, joinLocation(o.out, prefix))
+	if res != nil {
+		printMetrics(stdout, res.Metrics().AllMetrics())
+	}
 	fmt.Fprintf(stdout, "time:       %s\n", time.Since(start).Round(time.Millisecond))
 	if !m.Counts.Reconciles() {
 		return &exitError{code: 3, err: fmt.Errorf("counts do not reconcile: seeded %d != accepted %d + rejected %d + failed %d",
@@ -231,6 +248,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.prompts, "prompts", "", "comma-separated prompt `files`, globs or directories (.txt one per line, .jsonl with a \"prompt\" field); default: built-in prompts")
 	fs.BoolVar(&o.overwrite, "overwrite", false, "replace an existing committed version")
 	fs.BoolVar(&o.verbose, "verbose", false, "show the Beam runner's informational logs")
+	fs.DurationVar(&o.progressEvery, "progress-every", 0, "progress report `interval` on stderr (default: a bar redrawn 4 times a second on a terminal, a line every 10s otherwise)")
 	fs.Func("generator", "GPU worker base `URL` (repeatable or comma-separated); default: the in-process simulator", func(v string) error {
 		for _, u := range strings.Split(v, ",") {
 			if u = strings.TrimSpace(u); u != "" {

@@ -27,7 +27,7 @@ const (
 	// writer holds about one row group in memory.
 	DefaultRowGroupRows = 100
 	// PageBufferBytes is the size at which the writer cuts a data page.
-	PageBufferBytes = 1 << 20
+	PageBufferBytes = 256 << 10
 	// writeBufferBytes buffers the writes to the bucket (does not change the bytes).
 	writeBufferBytes = 1 << 20
 	// UploadPartBytes is the part size of uploads to object storage: a

@@ -10,6 +10,7 @@ import (
 
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/dedup"
+	"github.com/twigdata/twig/schema"
 )
 
 func init() {
@@ -45,9 +46,12 @@ func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*summary
 	}
 	prompts, images := dedup.FindPrompts(items, fn.Dedup), dedup.FindImages(items, fn.Dedup)
 	for _, s := range all {
-		s.Judges = append(s.Judges, dedup.PromptResult(prompts, s.ID), dedup.ImageResult(images, s.ID))
-		s.Verdict = fn.Policy.Decide(s.Judges)
+		versionWide := []schema.JudgeResult{dedup.PromptResult(prompts, s.ID), dedup.ImageResult(images, s.ID)}
+		s.Verdict = fn.Policy.Decide(append(s.Judges, versionWide...))
 		countVerdict(ctx, s.Verdict)
+		// The staged record holds the trajectory judges' results; the shard
+		// writer adds these, so only they travel on.
+		s.Judges = versionWide
 		s.Prompt, s.Thumb = "", nil
 		emit(s)
 	}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/twigdata/twig/filters"
@@ -64,6 +67,20 @@ func TestRunVerify(t *testing.T) {
 
 func TestRunRejectsBadInput(t *testing.T) {
 	dir := t.TempDir()
+	// A model server that counts what reaches it: bad configuration must be
+	// refused before any GPU or LLM call.
+	var calls atomic.Int64
+	models := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer models.Close()
+	withModels := func(o runOptions) runOptions {
+		o.teacher, o.teacherModel, o.judge = models.URL+"/v1", "m", models.URL+"/v1"
+		return o
+	}
+	aFile := filepath.Join(dir, "a-file")
+	os.WriteFile(aFile, []byte("x"), 0o644)
 	badJSON := filepath.Join(dir, "bad.json")
 	os.WriteFile(badJSON, []byte("{\n  \"dataset\": \"x\",\n  \"no_such_knob\": 3\n}\n"), 0o644)
 	typeJSON := filepath.Join(dir, "type.json")
@@ -86,6 +103,12 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"teacher without model", nil, runOptions{out: dir, teacher: "http://127.0.0.1:9/v1"}, "config backends.thinker.model:"},
 		{"teacher not http", nil, runOptions{out: dir, teacher: "ftp://x/v1", teacherModel: "m"}, "config backends.thinker.base_url:"},
 		{"unknown route", func(c *pipelines.Config) { c.Engine.Route = "sideways" }, runOptions{out: dir}, "config route:"},
+		{"negative limit", func(c *pipelines.Config) { c.Limit = -1 }, withModels(runOptions{out: dir}), "config limit:"},
+		{"no samples", func(c *pipelines.Config) { c.SamplesPerPrompt = 0 }, withModels(runOptions{out: dir}), "config samples_per_prompt:"},
+		{"K zero with models", func(c *pipelines.Config) { c.Engine.K = 0 }, withModels(runOptions{out: dir}), "config k:"},
+		{"theta 150 with models", func(c *pipelines.Config) { c.Engine.Theta = 150 }, withModels(runOptions{out: dir}), "config theta:"},
+		{"output not writable", nil, withModels(runOptions{out: filepath.Join(aFile, "sub")}), "a-file"},
+		{"unreachable GPU worker", func(c *pipelines.Config) { c.Backends.Generator = []string{"http://127.0.0.1:1"} }, runOptions{out: dir}, "generator:"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,6 +121,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 				t.Errorf("runPipeline = %v, want an error containing %q", err, tc.want)
 			}
 		})
+	}
+	if n := calls.Load(); n != 0 {
+		t.Errorf("the model server saw %d requests: bad input must be refused before any model call", n)
 	}
 	for _, tc := range []struct{ file, want string }{
 		{badJSON, "bad.json:3: json: unknown field \"no_such_knob\""},

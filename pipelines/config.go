@@ -150,14 +150,27 @@ func (c Config) Validate() error {
 		if t.t.BaseURL == "" {
 			continue
 		}
-		if u, err := url.Parse(t.t.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		u, err := url.Parse(t.t.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return fmt.Errorf("config backends.%s.base_url: %q is not an http(s) URL", t.role, redactURL(t.t.BaseURL))
+		}
+		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			// A key in the URL would travel in the job graph and in error
+			// messages; keys belong in the environment (key_env).
+			return fmt.Errorf("config backends.%s.base_url: %s must not carry credentials, a query or a fragment: put the API key in the environment (%s)",
+				t.role, redactURL(t.t.BaseURL), "TWIG_"+strings.ToUpper(t.role)+"_API_KEY or OPENAI_API_KEY")
 		}
 		if t.t.Model == "" {
 			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redactURL(t.t.BaseURL))
 		}
 		if t.t.MaxTokens < 0 || t.t.MaxDollars < 0 {
 			return fmt.Errorf("config backends.%s: negative spending cap", t.role)
+		}
+	}
+	for i, g := range c.Backends.Generator {
+		u, err := url.Parse(g)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
+			return fmt.Errorf("config backends.generator[%d]: %s must be a plain http(s) URL without credentials or query", i, redactURL(g))
 		}
 	}
 	if c.Engine.Route == "teacher-image" && c.Backends.Drawer.BaseURL == "" && len(c.Backends.Generator) > 0 {

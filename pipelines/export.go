@@ -422,6 +422,28 @@ func removeUnlisted(ctx context.Context, b *blob.Bucket, prefix string, m *expor
 			listed[exporters.Key(prefix, s.Path)] = true
 		}
 	}
+	// Objects at the version's top level other than the card, stats and
+	// manifest (rewritten by this commit) are leftovers too: a temporary
+	// file of an upload killed mid-write, say.
+	top := b.List(&blob.ListOptions{Prefix: prefix + "/", Delimiter: "/"})
+	for {
+		obj, err := top.Next(ctx)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("commit: list %s: %w", prefix, err)
+		}
+		switch path.Base(obj.Key) {
+		case exporters.CardFile, exporters.StatsFile, exporters.ManifestFile:
+			continue
+		}
+		if !obj.IsDir {
+			if err := b.Delete(ctx, obj.Key); err != nil {
+				return fmt.Errorf("commit: remove stale %s: %w", obj.Key, err)
+			}
+		}
+	}
 	for _, l := range exporters.Layouts() {
 		it := b.List(&blob.ListOptions{Prefix: prefix + "/" + l.Dir + "/"})
 		for {

@@ -33,6 +33,9 @@ func bucketURL(loc string, create bool) (string, error) {
 	if err == nil && u.Scheme != "" && len(u.Scheme) > 1 {
 		switch u.Scheme {
 		case "file":
+			if u.Host != "" && u.Host != "localhost" {
+				return "", fmt.Errorf("location %q: a file URL names a host (%q); write file:///absolute/path or a plain path", redact(u), u.Host)
+			}
 			loc = u.Path
 		case "mem":
 			return loc, nil

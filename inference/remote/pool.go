@@ -484,9 +484,39 @@ func (p *Pool) Info(ctx context.Context) (worker.Info, error) {
 		wg.Go(func() { infos[i], errs[i] = p.infoFrom(ctx, ep) })
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return worker.Info{}, fmt.Errorf("remote info: %w", err)
+	// Endpoints that cannot be reached (a transient failure: refused,
+	// reset, timed out, 5xx) are left to the pool's health checks: a run
+	// routes around a dead worker. An endpoint that answers wrongly (a 4xx:
+	// not a twig worker) fails, and so does a pool where none answers;
+	// every answer must agree.
+	var answered []int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			answered = append(answered, i)
+		case !IsTransient(err):
+			return worker.Info{}, fmt.Errorf("remote info: %w", err)
+		}
 	}
+	if len(answered) == 0 {
+		return worker.Info{}, fmt.Errorf("remote info: %w", errors.Join(errs...))
+	}
+	if len(answered) < len(infos) {
+		kept := make([]worker.Info, 0, len(answered))
+		eps := make([]*endpoint, 0, len(answered))
+		for _, i := range answered {
+			kept = append(kept, infos[i])
+			eps = append(eps, p.eps[i])
+		}
+		infos = kept
+		return p.agree(infos, eps)
+	}
+	return p.agree(infos, p.eps)
+}
+
+// agree returns the info every endpoint of eps gave, or an error naming
+// the endpoints that disagree with the majority.
+func (p *Pool) agree(infos []worker.Info, eps []*endpoint) (worker.Info, error) {
 	type key struct {
 		model, revision                    string
 		imageSize, patchSize, codebookSize int
@@ -501,7 +531,7 @@ func (p *Pool) Info(ctx context.Context) (worker.Info, error) {
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
-		groups[k] = append(groups[k], p.eps[i].client.Endpoint)
+		groups[k] = append(groups[k], eps[i].client.Endpoint)
 	}
 	if len(order) == 1 {
 		return infos[0], nil

@@ -658,3 +658,18 @@ func TestNewPool(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolInfoDeadEndpoint: a worker that cannot be reached does not fail
+// Info while another answers (the pool routes around it); when none
+// answers, Info fails naming them.
+func TestPoolInfoDeadEndpoint(t *testing.T) {
+	live := newFakeWorker().start(t)
+	dead := "http://127.0.0.1:1"
+	info, err := newPool(t, fastOptions(), dead, live, "http://127.0.0.1:2").Info(context.Background())
+	if err != nil || info != testInfo() {
+		t.Errorf("Info with one live worker = %+v, %v; want %+v", info, err, testInfo())
+	}
+	if _, err := newPool(t, fastOptions(), dead).Info(context.Background()); err == nil || !strings.Contains(err.Error(), dead) {
+		t.Errorf("Info with no live worker = %v, want an error naming %s", err, dead)
+	}
+}

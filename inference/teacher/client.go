@@ -217,6 +217,12 @@ func (c *Client) complete(ctx context.Context, op string, msgs []openai.ChatComp
 		empty.FinishReason, empty.Refusal = string(ch.FinishReason), c.caller.redact(ch.Message.Refusal)
 		return inference.Reply{}, empty
 	}
+	if op == inference.RoleThink && ch.FinishReason == openai.FinishReasonLength {
+		// A critique or a judge answer cut short is caught by its parser;
+		// a thought has no format to fail, so its truncation is an error.
+		return inference.Reply{}, &TruncatedReplyError{Op: op, Model: c.cfg.Model, Endpoint: c.caller.endpoint,
+			MaxTokens: maxTokens, Text: c.caller.redact(ch.Message.Content), Usage: usage}
+	}
 	return inference.Reply{Text: ch.Message.Content, Model: model, Usage: usage}, nil
 }
 

@@ -189,11 +189,34 @@ func (e *EmptyReplyError) Error() string {
 	return s
 }
 
+// TruncatedReplyError is a thought cut off by the token limit
+// (finish_reason "length"): half a sentence must not guide a region or
+// become a training target. It is not retried (the same request would be
+// cut again); raise the reasoner's max tokens (--reason-max-tokens).
+type TruncatedReplyError struct {
+	// Op, Model and Endpoint are as in [Error].
+	Op, Model, Endpoint string
+	// MaxTokens is the limit the reply hit; Text the truncated reply.
+	MaxTokens int
+	Text      string
+	Usage     schema.Usage
+}
+
+// Error says which call was cut off, at which limit.
+func (e *TruncatedReplyError) Error() string {
+	return fmt.Sprintf("%s %s at %s: reply truncated at the %d-token limit (finish reason length): %.80q",
+		e.Op, e.Model, e.Endpoint, e.MaxTokens, e.Text)
+}
+
 // usageOf is what a call cost: u when err is nil, an empty reply's usage,
 // or false when the call got no answer at all.
 func usageOf(u schema.Usage, err error) (schema.Usage, bool) {
 	if err == nil {
 		return u, true
+	}
+	var tr *TruncatedReplyError
+	if errors.As(err, &tr) {
+		return tr.Usage, true
 	}
 	var e *EmptyReplyError
 	if errors.As(err, &e) {

@@ -73,7 +73,7 @@ func BenchmarkPipeline(b *testing.B) {
 		runtime.GC()
 		t1 := time.Now()
 		var g errgroup.Group
-		g.SetLimit(cfg.Concurrency)
+		g.SetLimit(cfg.InFlight()) // the pipeline's in-flight limit, so both sides run alike
 		for _, sd := range seedList {
 			g.Go(func() error {
 				_, err := engine.Run(ctx, sd)

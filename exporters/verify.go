@@ -281,11 +281,11 @@ func verifyShard(ctx context.Context, bucket *blob.Bucket, prefix string, l Layo
 			return nil
 		})
 	case ConfigFailed:
-		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, f *schema.Failure) {
+		n, err = ScanShard(ctx, bucket, prefix, s.Path, func(i int64, f *schema.Failure) {
 			seen(i, f.ID)
 		})
 	case ConfigSFT:
-		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, x *schema.Sample) {
+		n, err = ScanShard(ctx, bucket, prefix, s.Path, func(i int64, x *schema.Sample) {
 			if x.ID == "" || x.TrajectoryID == "" || len(x.Messages) == 0 ||
 				!strings.HasPrefix(x.Task, x.Kind+"_") || (x.Kind != "think" && x.Kind != "gen" && x.Kind != "reflect") {
 				rowProblem(ProblemInvalid, "row %d: sample %q (task %q, kind %q, trajectory %q, %d messages) is incomplete", i, x.ID, x.Task, x.Kind, x.TrajectoryID, len(x.Messages))
@@ -293,7 +293,7 @@ func verifyShard(ctx context.Context, bucket *blob.Bucket, prefix string, l Layo
 			seen(i, x.ID)
 		})
 	default:
-		n, err = scanShard(ctx, bucket, prefix, s.Path, func(i int64, t *schema.Trajectory) {
+		n, err = ScanShard(ctx, bucket, prefix, s.Path, func(i int64, t *schema.Trajectory) {
 			if err := t.Validate(); err != nil {
 				rowProblem(ProblemInvalid, "row %d: %v", i, err)
 			}
@@ -334,9 +334,11 @@ func sha256Of(ctx context.Context, bucket *blob.Bucket, key string) (string, err
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// scanShard calls f on every row of a shard, in order, decoding a few rows
-// at a time, and returns the number of rows read.
-func scanShard[T any](ctx context.Context, bucket *blob.Bucket, prefix, path string, f func(i int64, row *T)) (int64, error) {
+// ScanShard streams the rows of the shard at path, relative to prefix,
+// calling f with each row's index; T may be a projection of the row type
+// (a struct of some of its columns), and only those columns are read. It
+// returns the number of rows read. f must not keep row.
+func ScanShard[T any](ctx context.Context, bucket *blob.Bucket, prefix, path string, f func(i int64, row *T)) (int64, error) {
 	r, err := OpenShard[T](ctx, bucket, prefix, path)
 	if err != nil {
 		return 0, err

@@ -166,90 +166,39 @@ func (fn *writeShardFn) Teardown() {
 	}
 }
 
-func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit func(commitPart)) (err error) {
-	w, err := exporters.NewShardWriter[schema.Trajectory](ctx, fn.bucket, fn.Prefix, task.Path, exporters.ShardOptions{})
+func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit func(commitPart)) error {
+	set, err := openShardSet(ctx, fn.bucket, fn.Prefix, task.Config, task.Path, task.SFTPath, task.TarPath, fn.SFT)
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
 	}
-	var sw *exporters.ShardWriter[schema.Sample]
-	if task.SFTPath != "" {
-		if sw, err = exporters.NewShardWriter[schema.Sample](ctx, fn.bucket, fn.Prefix, task.SFTPath, exporters.ShardOptions{}); err != nil {
-			w.Abort()
-			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
-		}
-	}
-	var tw *exporters.TarWriter
-	if task.TarPath != "" {
-		if tw, err = exporters.NewTarWriter(ctx, fn.bucket, fn.Prefix, task.TarPath); err != nil {
-			w.Abort()
-			if sw != nil {
-				sw.Abort()
-			}
-			return fmt.Errorf("shard %s: %w", task.TarPath, err)
-		}
-	}
-	defer func() {
-		if err != nil {
-			w.Abort()
-			if sw != nil {
-				sw.Abort()
-			}
-			if tw != nil {
-				tw.Abort()
-			}
-		}
-	}()
 	part := commitPart{Kind: partShard, Config: task.Config}
-	sftPart := commitPart{Kind: partShard, Config: exporters.ConfigSFT}
 	for _, s := range task.Rows {
 		t, err := readStaged(ctx, fn.bucket, path.Join(fn.Staging, s.ID+".json"))
 		if err != nil {
+			set.abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
 		// The staged record holds the trajectory judges' full results; the
 		// summary adds the whole-version judges (dedup) and the verdict.
 		t.Judges, t.Verdict = mergeJudges(t.Judges, s.Judges), s.Verdict
-		if err := w.Write([]schema.Trajectory{t}); err != nil {
+		if err := set.write(&t); err != nil {
+			set.abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
-		if sw != nil {
-			samples := exporters.Subtasks(&t, fn.SFT)
-			if err := sw.Write(samples); err != nil {
-				return fmt.Errorf("shard %s: %w", task.SFTPath, err)
-			}
-			for _, x := range samples {
-				if sftPart.Stats.Subtasks == nil {
-					sftPart.Stats.Subtasks = map[string]int64{}
-				}
-				sftPart.Stats.Subtasks[x.Task]++
-			}
-		}
-		if tw != nil {
-			if err := tw.Write(&t); err != nil {
-				return fmt.Errorf("shard %s: %w", task.TarPath, err)
-			}
-		}
-		part.Stats.Add(&t)
 		part.Models = mergeModels(part.Models, t.Provenance.Models)
 		part.Templates = mergeTemplates(part.Templates, t.Provenance.Templates)
 	}
-	if part.Shard, err = w.Close(); err != nil {
+	infos, stats, err := set.close()
+	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
 	}
-	if sw != nil {
-		if sftPart.Shard, err = sw.Close(); err != nil {
-			return fmt.Errorf("shard %s: %w", task.SFTPath, err)
-		}
-		emit(sftPart)
-	}
+	part.Shard, part.Stats = infos[task.Config], stats
 	metricShards.Inc(ctx, 1)
-	metricShardBytes.Inc(ctx, part.Shard.Bytes+sftPart.Shard.Bytes)
-	if tw != nil {
-		tarPart := commitPart{Kind: partShard, Config: exporters.ConfigWebDataset}
-		if tarPart.Shard, err = tw.Close(); err != nil {
-			return fmt.Errorf("shard %s: %w", task.TarPath, err)
+	metricShardBytes.Inc(ctx, part.Shard.Bytes+infos[exporters.ConfigSFT].Bytes)
+	for _, config := range []string{exporters.ConfigSFT, exporters.ConfigWebDataset} {
+		if info, ok := infos[config]; ok {
+			emit(commitPart{Kind: partShard, Config: config, Shard: info})
 		}
-		emit(tarPart)
 	}
 	emit(part)
 	return nil

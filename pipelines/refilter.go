@@ -114,7 +114,7 @@ func Refilter(ctx context.Context, bucket *blob.Bucket, parentPrefix string, opt
 	for _, config := range []string{exporters.ConfigTrajectories, exporters.ConfigRejected} {
 		for _, sh := range parent.Shards[config] {
 			per := sh.Bytes / max(sh.Rows, 1)
-			err := scan(ctx, bucket, parentPrefix, sh.Path, func(r *verdictRow) error {
+			_, err := exporters.ScanShard(ctx, bucket, parentPrefix, sh.Path, func(_ int64, r *verdictRow) {
 				v := opts.Policy.Decide(r.Judges)
 				p := planned{id: r.ID, bytes: per, verdict: v}
 				if v.Status == schema.StatusAccepted {
@@ -124,13 +124,12 @@ func Refilter(ctx context.Context, bucket *blob.Bucket, parentPrefix string, opt
 				}
 				if v.Status == r.Verdict.Status {
 					res.Unchanged++
-					return nil
+					return
 				}
 				res.Changed[r.Verdict.Status+" -> "+v.Status]++
 				for _, why := range newReasons(r.Verdict.Reasons, v.Reasons) {
 					res.Reasons[why]++
 				}
-				return nil
 			})
 			if err != nil {
 				return nil, fmt.Errorf("refilter: %w", err)
@@ -357,7 +356,8 @@ func newReasons(before, now []string) []string {
 	return slices.Compact(out)
 }
 
-// shardSet is one open child shard with its sft and WebDataset shards.
+// shardSet is one shard being written with its sft and WebDataset shards
+// (the export stage's and refilter's), and the statistics of its rows.
 type shardSet struct {
 	config string
 	mix    exporters.SFTMix
@@ -518,29 +518,5 @@ func (s *rowStream) next() (*schema.Trajectory, error) {
 func (s *rowStream) close() {
 	if s.r != nil {
 		s.r.Close()
-	}
-}
-
-// scan streams the projected rows of one shard.
-func scan(ctx context.Context, bucket *blob.Bucket, prefix, path string, f func(*verdictRow) error) error {
-	r, err := exporters.OpenShard[verdictRow](ctx, bucket, prefix, path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	buf := make([]verdictRow, 64)
-	for {
-		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			if err := f(&buf[i]); err != nil {
-				return err
-			}
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 	}
 }

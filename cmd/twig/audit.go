@@ -124,33 +124,11 @@ type failedRow struct {
 	Error string `parquet:"error"`
 }
 
-// rowBatch is the number of projected rows read at once.
-const rowBatch = 256
-
-// scanRows streams the projected rows of one shard of the version at
-// the root of b.
+// scanRows streams the projected rows of one shard of the version at the
+// root of b.
 func scanRows[T any](ctx context.Context, b *blob.Bucket, path string, f func(row *T)) error {
-	r, err := exporters.OpenShard[T](ctx, b, "", path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	buf := make([]T, rowBatch)
-	for {
-		n, err := r.Read(buf)
-		for i := range buf[:n] {
-			f(&buf[i])
-		}
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return fmt.Errorf("read shard %s: no progress", path)
-		}
-	}
+	_, err := exporters.ScanShard(ctx, b, "", path, func(_ int64, row *T) { f(row) })
+	return err
 }
 
 // scanConfigs calls scanRows on every shard of the configs, in manifest order.

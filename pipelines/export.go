@@ -17,19 +17,22 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/schema"
 )
 
 func init() {
-	register.DoFn4x0[int, func(*summary) bool, func(shardTask), func(commitPart)](&planShardsFn{})
-	register.DoFn3x1[context.Context, shardTask, func(commitPart), error](&writeShardFn{})
+	register.DoFn4x1[context.Context, summaries, func(*dupResult) bool, func(summaries), error](&decideFn{})
+	register.DoFn3x0[int, func(*summaries) bool, func(shardTask)](&planShardsFn{})
+	register.DoFn4x1[context.Context, shardTask, func(*dupResult) bool, func(commitPart), error](&writeShardFn{})
+	register.Iter1[summaries]()
+	register.Iter1[dupResult]()
 	register.DoFn4x1[context.Context, int, func(*schema.Failure) bool, func(commitPart), error](&writeFailedFn{})
 	register.DoFn2x0[[]byte, func(commitPart)](&startPartFn{})
 	register.DoFn4x1[context.Context, int, func(*commitPart) bool, func(string), error](&commitFn{})
 	register.Emitter1[shardTask]()
 	register.Emitter1[string]()
-	register.Iter1[summary]()
 	register.Iter1[schema.Failure]()
 	register.Iter1[commitPart]()
 }
@@ -71,21 +74,71 @@ type shardTask struct {
 	TarPath string `json:"tar_path,omitempty"`
 }
 
-// Export writes the accepted and rejected trajectories and the failures
-// as Parquet shards, then the dataset card and, last, the manifest that
-// commits the version. It returns the manifest's key.
-func Export(s beam.Scope, cfg Config, sums, failed, seedParts beam.PCollection) beam.PCollection {
+// Export decides every trajectory's verdict from its summary and the
+// Judge stage's near-duplicates, writes the accepted and rejected
+// trajectories and the failures as Parquet shards, then the dataset card
+// and, last, the manifest that commits the version. parts are the commit
+// parts of earlier stages (seed counts, model calls). It returns the
+// manifest's key.
+func Export(s beam.Scope, cfg Config, sums, dups, failed, parts beam.PCollection) beam.PCollection {
 	s = s.Scope("Export")
 	prefix := VersionPrefix(cfg)
-	tasks, calls := beam.ParDo2(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split, WebDataset: cfg.WebDataset},
-		beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
-	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT},
-		beam.Reshuffle(s, tasks))
+	rows := beam.ParDo(s, &decideFn{Output: cfg.Output, Staging: StagingPrefix(cfg), Policy: cfg.Policy},
+		sums, beam.SideInput{Input: dups})
+	tasks := beam.ParDo(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split, WebDataset: cfg.WebDataset},
+		beam.GroupByKey(s, beam.AddFixedKey(s, rows)))
+	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT, Policy: cfg.Policy},
+		beam.Reshuffle(s, tasks), beam.SideInput{Input: dups})
 	failedShards := beam.ParDo(s, &writeFailedFn{Output: cfg.Output, Prefix: prefix},
 		beam.GroupByKey(s, beam.AddFixedKey(s, failed)))
 	start := beam.ParDo(s, &startPartFn{}, beam.Impulse(s))
-	parts := beam.Flatten(s, start, seedParts, shards, failedShards, calls)
-	return beam.ParDo(s, newCommitFn(cfg), beam.GroupByKey(s, beam.AddFixedKey(s, parts)))
+	all := beam.Flatten(s, start, parts, shards, failedShards)
+	return beam.ParDo(s, newCommitFn(cfg), beam.GroupByKey(s, beam.AddFixedKey(s, all)))
+}
+
+// decideFn settles the verdicts of a batch of summaries: a trajectory
+// dedup found unique keeps the verdict decided when it was judged; a
+// near-duplicate's is decided again from its staged judge results and its
+// dedup results.
+type decideFn struct {
+	Output  string         `json:"output"`
+	Staging string         `json:"staging"`
+	Policy  filters.Policy `json:"policy"`
+	bucket  *blob.Bucket
+	dups    dupIndex
+}
+
+func (fn *decideFn) Setup(ctx context.Context) (err error) {
+	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
+	if err != nil {
+		return fmt.Errorf("decide setup: open %s: %w", redactURL(fn.Output), err)
+	}
+	return nil
+}
+
+func (fn *decideFn) Teardown() {
+	if fn.bucket != nil {
+		fn.bucket.Close()
+	}
+}
+
+func (fn *decideFn) ProcessElement(ctx context.Context, b summaries, dups func(*dupResult) bool, emit func(summaries)) error {
+	if fn.dups == nil {
+		fn.dups = readDups(dups)
+	}
+	for i, s := range b.Rows {
+		more, ok := fn.dups[s.ID]
+		if !ok {
+			continue
+		}
+		t, err := readStaged(ctx, fn.bucket, path.Join(fn.Staging, s.ID+".json"))
+		if err != nil {
+			return fmt.Errorf("decide %s: %w", s.ID, err)
+		}
+		b.Rows[i].Accepted = fn.Policy.Decide(mergeJudges(t.Judges, more)).Status == schema.StatusAccepted
+	}
+	emit(b)
+	return nil
 }
 
 // planShardsFn sorts the judged trajectories by id and cuts them into
@@ -96,21 +149,18 @@ type planShardsFn struct {
 	WebDataset bool   `json:"webdataset"`
 }
 
-func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit func(shardTask), part func(commitPart)) {
+func (fn *planShardsFn) ProcessElement(_ int, iter func(*summaries) bool, emit func(shardTask)) {
 	byConfig := map[string][]summary{}
-	calls := commitPart{Kind: partCalls}
-	var s summary
-	for iter(&s) {
-		for role, c := range s.Calls {
-			calls.Stats.AddCalls(role, c)
+	var b summaries
+	for iter(&b) {
+		for _, r := range b.Rows {
+			config := exporters.ConfigRejected
+			if r.Accepted {
+				config = exporters.ConfigTrajectories
+			}
+			byConfig[config] = append(byConfig[config], r)
 		}
-		s.Calls = nil
-		config := exporters.ConfigRejected
-		if s.Verdict.Status == schema.StatusAccepted {
-			config = exporters.ConfigTrajectories
-		}
-		byConfig[config] = append(byConfig[config], s)
-		s = summary{}
+		b = summaries{}
 	}
 	for config, rows := range byConfig {
 		slices.SortFunc(rows, func(a, b summary) int { return cmp.Compare(a.ID, b.ID) })
@@ -138,18 +188,20 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summary) bool, emit fun
 			emit(task)
 		}
 	}
-	part(calls)
 }
 
 // writeShardFn writes one shard, reading each trajectory's full record
-// from staging and adding its judges and verdict. Rows stream through one
-// at a time, so memory holds one row group, not the shard.
+// from staging and adding the version-wide judges' results and the
+// verdict. Rows stream through one at a time, so memory holds one row
+// group, not the shard.
 type writeShardFn struct {
 	Output  string           `json:"output"`
 	Prefix  string           `json:"prefix"`
 	Staging string           `json:"staging"`
 	SFT     exporters.SFTMix `json:"sft"`
+	Policy  filters.Policy   `json:"policy"`
 	bucket  *blob.Bucket
+	dups    dupIndex
 }
 
 func (fn *writeShardFn) Setup(ctx context.Context) (err error) {
@@ -166,7 +218,10 @@ func (fn *writeShardFn) Teardown() {
 	}
 }
 
-func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit func(commitPart)) error {
+func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, dups func(*dupResult) bool, emit func(commitPart)) error {
+	if fn.dups == nil {
+		fn.dups = readDups(dups)
+	}
 	set, err := openShardSet(ctx, fn.bucket, fn.Prefix, task.Config, task.Path, task.SFTPath, task.TarPath, fn.SFT)
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
@@ -179,8 +234,15 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, emit
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
 		// The staged record holds the trajectory judges' full results; the
-		// summary adds the whole-version judges (dedup) and the verdict.
-		t.Judges, t.Verdict = mergeJudges(t.Judges, s.Judges), s.Verdict
+		// Judge stage adds the whole-version judges (dedup), and the
+		// verdict follows from all of them as it did when planning.
+		t.Judges = mergeJudges(t.Judges, fn.dups.results(s.ID))
+		t.Verdict = fn.Policy.Decide(t.Judges)
+		if accepted := t.Verdict.Status == schema.StatusAccepted; accepted != (task.Config == exporters.ConfigTrajectories) {
+			set.abort()
+			return fmt.Errorf("shard %s: %s: verdict %s differs from the one its shard was planned with", task.Path, s.ID, t.Verdict.Status)
+		}
+		countVerdict(ctx, t.Verdict)
 		if err := set.write(&t); err != nil {
 			set.abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)

@@ -27,29 +27,58 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, schema.Seed, func(summary), func(schema.Failure), error](&generateFn{})
-	register.Emitter1[summary]()
+	register.DoFn6x1[context.Context, seedBlock, func(summaries), func(fingerprints), func(schema.Failure), func(commitPart), error](&generateFn{})
+	register.Emitter1[summaries]()
+	register.Emitter1[fingerprints]()
 }
 
-// summary is what the later stages need of a generated and judged
-// trajectory: its id, the trajectory judges' results, what dedup compares
-// (normalised prompt, final image hash) and the size of its staged
-// record. The full record (tokens, images) stays in the staging area until
-// the shard writer picks it up, so shuffles carry only summaries and the
-// export stage can plan shards over all of them at once.
+// summary is what the export stage needs of a generated and judged
+// trajectory: its id, the size of its staged record, and whether the
+// policy accepts it when dedup finds it unique. The full record (tokens,
+// images, every judge's result) stays in the staging area until the shard
+// writer picks it up, so shuffles carry a few dozen bytes per trajectory
+// and the stages that must see the whole version at once stay small.
 type summary struct {
-	ID     string               `json:"id"`
-	Bytes  int64                `json:"bytes"`
-	Judges []schema.JudgeResult `json:"judges"`
-	// Verdict is set by the Judge stage, under the policy.
-	Verdict  schema.Verdict `json:"verdict"`
-	Prompt   string         `json:"prompt"`
-	Image    uint64         `json:"image"`
-	Thumb    []byte         `json:"thumb"`
-	HasImage bool           `json:"has_image"`
-	// Calls counts the trajectory's cached and made model calls per role
-	// (empty without a cache, or when the trajectory was already staged).
-	Calls map[string]exporters.CallCount `json:"calls,omitempty"`
+	ID    string `json:"id"`
+	Bytes int64  `json:"bytes"`
+	// Accepted is the policy's verdict on the trajectory judges' results
+	// and passing dedup results: the final verdict unless the Judge stage
+	// flags the trajectory as a near-duplicate.
+	Accepted bool `json:"accepted"`
+}
+
+// fingerprint is what dedup compares of a trajectory: its normalised
+// prompt and its final image's hashes.
+type fingerprint struct {
+	ID       string `json:"id"`
+	Prompt   string `json:"prompt"`
+	Image    uint64 `json:"image"`
+	Thumb    []byte `json:"thumb"`
+	HasImage bool   `json:"has_image"`
+}
+
+// summaries and fingerprints are batches of up to [emitBatch] of them:
+// a runner that keeps elements in memory (the embedded one does) spends
+// more on an element's bookkeeping than on a summary.
+type (
+	summaries    struct{ Rows []summary }
+	fingerprints struct{ Rows []fingerprint }
+)
+
+// emitBatch is the largest batch Generate emits.
+const emitBatch = 256
+
+// Generated are the outputs of [Generate].
+type Generated struct {
+	// Summaries of the staged trajectories (summaries).
+	Summaries beam.PCollection
+	// Prints are their dedup fingerprints (fingerprints).
+	Prints beam.PCollection
+	// Failed are the samples whose loop or judging failed (schema.Failure).
+	Failed beam.PCollection
+	// Calls are commit parts counting the model calls made and answered
+	// from the cache, one per bundle (commitPart).
+	Calls beam.PCollection
 }
 
 // Generate runs the TwiG loop on every seed, many at a time within a
@@ -57,13 +86,14 @@ type summary struct {
 // coverage, reflection, canvas, improvement and the VLM judge), and stages
 // every full trajectory under the staging prefix. A sample whose loop or
 // judging fails becomes a failure; the bundle goes on.
-func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) (gen, failed beam.PCollection) {
+func Generate(s beam.Scope, cfg Config, seedCol beam.PCollection) Generated {
 	s = s.Scope("Generate")
-	return beam.ParDo2(s, &generateFn{
+	out := beam.ParDoN(s, &generateFn{
 		Engine: cfg.Engine, Sim: cfg.Sim, Backends: cfg.Backends, Output: cfg.Output, Staging: StagingPrefix(cfg),
 		CodeVersion: cfg.CodeVersion, ConfigHash: cfg.Hash(), Concurrency: cfg.InFlight(), Created: cfg.Created,
-		Judging: judging{ThoughtFormat: cfg.ThoughtFormat, Canvas: cfg.Canvas, VLM: cfg.VLM},
+		Judging: judging{ThoughtFormat: cfg.ThoughtFormat, Canvas: cfg.Canvas, VLM: cfg.VLM, Policy: cfg.Policy},
 	}, seedCol)
+	return Generated{Summaries: out[0], Prints: out[1], Failed: out[2], Calls: out[3]}
 }
 
 // judging is the configuration of the trajectory judges.
@@ -71,6 +101,8 @@ type judging struct {
 	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
 	Canvas        filters.Canvas        `json:"canvas"`
 	VLM           vlm.Config            `json:"vlm"`
+	// Policy decides the verdict of a trajectory that dedup finds unique.
+	Policy filters.Policy `json:"policy"`
 }
 
 // VersionPrefix is the version's prefix inside the output bucket.
@@ -108,13 +140,18 @@ type generateFn struct {
 	sem      chan struct{}
 	results  chan genResult
 	pending  int
+	calls    commitPart // the bundle's model calls
+	sums     summaries
+	prints   fingerprints
 	// exhausted is set once a role's spending cap is reached: no new
 	// trajectory starts after that.
 	exhausted atomic.Pointer[string]
 }
 
 type genResult struct {
-	gen  summary
+	gen   summary
+	print fingerprint
+	calls map[string]exporters.CallCount
 	fail *schema.Failure
 	// stats of the generated trajectory, counted into Beam metrics when
 	// the result is emitted (metrics need the bundle's context).
@@ -146,13 +183,33 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 	return nil
 }
 
-func (fn *generateFn) StartBundle(_ context.Context, _ func(summary), _ func(schema.Failure)) {
+// genEmit are generateFn's emitters.
+type genEmit struct {
+	summaries func(summaries)
+	prints    func(fingerprints)
+	fail      func(schema.Failure)
+}
+
+func (fn *generateFn) StartBundle(_ context.Context, _ func(summaries), _ func(fingerprints), _ func(schema.Failure), _ func(commitPart)) {
 	fn.sem = make(chan struct{}, fn.Concurrency)
 	fn.results = make(chan genResult, fn.Concurrency)
 	fn.pending = 0
+	fn.calls = commitPart{Kind: partCalls}
 }
 
-func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit func(summary), fail func(schema.Failure)) error {
+func (fn *generateFn) ProcessElement(ctx context.Context, block seedBlock, emit func(summaries), print func(fingerprints), fail func(schema.Failure), _ func(commitPart)) error {
+	out := genEmit{emit, print, fail}
+	for _, seed := range block.Seeds {
+		if err := fn.start(ctx, seed, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// start starts the loop of one seed once fewer than Concurrency run,
+// emitting the results that finish meanwhile.
+func (fn *generateFn) start(ctx context.Context, seed schema.Seed, out genEmit) error {
 	for {
 		select {
 		case fn.sem <- struct{}{}:
@@ -161,55 +218,78 @@ func (fn *generateFn) ProcessElement(ctx context.Context, seed schema.Seed, emit
 				fn.results <- fn.produce(fn.ctx, seed)
 				<-fn.sem
 			}()
-			fn.drain(ctx, false, emit, fail)
+			fn.drain(ctx, false, out)
 			return nil
 		case r := <-fn.results:
 			fn.pending--
-			r.emit(ctx, emit, fail)
+			fn.emit(ctx, r, out)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	}
 }
 
-func (fn *generateFn) FinishBundle(ctx context.Context, emit func(summary), fail func(schema.Failure)) {
-	fn.drain(ctx, true, emit, fail)
+// FinishBundle waits for the bundle's loops and emits, with their
+// results, the model calls they made.
+func (fn *generateFn) FinishBundle(ctx context.Context, emit func(summaries), print func(fingerprints), fail func(schema.Failure), calls func(commitPart)) {
+	out := genEmit{emit, print, fail}
+	fn.drain(ctx, true, out)
+	fn.flush(out)
+	if len(fn.calls.Stats.Calls) > 0 {
+		calls(fn.calls)
+	}
+	fn.calls = commitPart{Kind: partCalls}
 }
 
 // drain emits finished results; with wait, it waits for all of them.
-func (fn *generateFn) drain(ctx context.Context, wait bool, emit func(summary), fail func(schema.Failure)) {
+func (fn *generateFn) drain(ctx context.Context, wait bool, out genEmit) {
 	for fn.pending > 0 {
 		if wait {
 			r := <-fn.results
 			fn.pending--
-			r.emit(ctx, emit, fail)
+			fn.emit(ctx, r, out)
 			continue
 		}
 		select {
 		case r := <-fn.results:
 			fn.pending--
-			r.emit(ctx, emit, fail)
+			fn.emit(ctx, r, out)
 		default:
 			return
 		}
 	}
 }
 
-func (r genResult) emit(ctx context.Context, emit func(summary), fail func(schema.Failure)) {
+// emit emits a finished result; it runs on the bundle's goroutine.
+func (fn *generateFn) emit(ctx context.Context, r genResult, out genEmit) {
 	Progress.Done.Add(1)
 	if r.fail != nil {
 		metricGenFailed.Inc(ctx, 1)
-		fail(*r.fail)
+		out.fail(*r.fail)
 		return
 	}
 	if r.traj != nil {
 		countTrajectory(ctx, r.traj, r.ms)
 	}
-	for role, c := range r.gen.Calls {
+	for role, c := range r.calls {
 		beam.NewCounter(MetricsNamespace, "calls_"+role).Inc(ctx, c.Misses)
 		beam.NewCounter(MetricsNamespace, "cache_hits_"+role).Inc(ctx, c.Hits)
+		fn.calls.Stats.AddCalls(role, c)
 	}
-	emit(r.gen)
+	fn.sums.Rows = append(fn.sums.Rows, r.gen)
+	fn.prints.Rows = append(fn.prints.Rows, r.print)
+	if len(fn.sums.Rows) >= emitBatch {
+		fn.flush(out)
+	}
+}
+
+// flush emits the batches of summaries and fingerprints.
+func (fn *generateFn) flush(out genEmit) {
+	if len(fn.sums.Rows) > 0 {
+		out.summaries(fn.sums)
+		out.prints(fn.prints)
+	}
+	fn.sums, fn.prints = summaries{}, fingerprints{}
 }
 
 func (fn *generateFn) Teardown() {
@@ -244,7 +324,7 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	case err == nil:
 		var t schema.Trajectory
 		if err := json.Unmarshal(b, &t); err == nil && t.ID == seed.ID && len(t.Judges) > 0 {
-			return genResult{gen: summarize(&t, int64(len(b)), nil)}
+			return fn.summarize(&t, int64(len(b)), nil)
 		}
 		// A damaged staged record is regenerated.
 	case gcerrors.Code(err) != gcerrors.NotFound:
@@ -293,7 +373,9 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		light.Regions = append(light.Regions, r)
 	}
 	light.FinalImage.Bytes, light.FinalTokens = nil, nil
-	return genResult{gen: summarize(t, int64(len(b)), calls), traj: &light, ms: time.Since(start).Milliseconds()}
+	r := fn.summarize(t, int64(len(b)), calls)
+	r.traj, r.ms = &light, time.Since(start).Milliseconds()
+	return r
 }
 
 // judgeModel names the model of the vlm judge.
@@ -304,25 +386,20 @@ func (fn *generateFn) judgeModel() string {
 	return sim.DefaultVLMModel
 }
 
-// summarize returns the summary of a judged trajectory whose staged
-// record has size bytes.
-func summarize(t *schema.Trajectory, size int64, calls map[string]exporters.CallCount) summary {
-	// Only what the Judge stage needs travels: every judge's score and
-	// pass, and the reason of those that did not pass perfectly (a verdict
-	// quotes it, also when a policy threshold fails a passing judge); the
-	// full results stay in the staged record.
-	judges := make([]schema.JudgeResult, len(t.Judges))
-	for i, j := range t.Judges {
-		if j.Pass && j.Score >= 1 {
-			j.Reason = ""
-		}
-		judges[i] = j
+// summarize returns the result of a judged trajectory whose staged record
+// has size bytes: its summary, with the policy's verdict should dedup find
+// it unique, and its dedup fingerprint.
+func (fn *generateFn) summarize(t *schema.Trajectory, size int64, calls map[string]exporters.CallCount) genResult {
+	v := fn.Judging.Policy.Decide(append(slices.Clone(t.Judges), uniqueResults(t.ID)...))
+	r := genResult{
+		gen:   summary{ID: t.ID, Bytes: size, Accepted: v.Status == schema.StatusAccepted},
+		print: fingerprint{ID: t.ID, Prompt: t.PromptNormalized},
+		calls: calls,
 	}
-	s := summary{ID: t.ID, Bytes: size, Judges: judges, Prompt: t.PromptNormalized, Calls: calls}
 	if len(t.FinalImage.Bytes) > 0 {
 		if h, thumb, err := dedup.ImagePrint(t.FinalImage.Bytes); err == nil {
-			s.Image, s.Thumb, s.HasImage = h, thumb, true
+			r.print.Image, r.print.Thumb, r.print.HasImage = h, thumb, true
 		}
 	}
-	return s
+	return r
 }

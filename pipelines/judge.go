@@ -2,57 +2,94 @@ package pipelines
 
 import (
 	"cmp"
-	"context"
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
 
-	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/schema"
 )
 
 func init() {
-	register.DoFn4x0[context.Context, int, func(*summary) bool, func(summary)](&judgeFn{})
-	register.Iter1[summary]()
+	register.DoFn3x0[int, func(*fingerprints) bool, func(dupResult)](&judgeFn{})
+	register.Iter1[fingerprints]()
+	register.Emitter1[dupResult]()
+}
+
+// dupResult carries the version-wide judges' results of a trajectory that
+// dedup flagged as a near-duplicate. Every other trajectory gets
+// [uniqueResults].
+type dupResult struct {
+	ID     string               `json:"id"`
+	Judges []schema.JudgeResult `json:"judges"`
 }
 
 // Judge runs the judges that need the whole version, near-duplicate
-// prompts and images, and then decides every trajectory's verdict under
-// the policy from all its judges' results. It sees summaries only (ids,
-// normalised prompts, image hashes, judge results), never images.
-func Judge(s beam.Scope, cfg Config, sums beam.PCollection) beam.PCollection {
+// prompts and images, over every trajectory's fingerprint (id, normalised
+// prompt, image hashes: no images, no judge results) and returns the
+// results of the near-duplicates only. The export stage decides verdicts
+// from them and the trajectory judges' results, a trajectory at a time, so
+// nothing but the fingerprints is ever gathered in one place.
+func Judge(s beam.Scope, cfg Config, prints beam.PCollection) beam.PCollection {
 	s = s.Scope("Judge")
-	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup, Policy: cfg.Policy}, beam.GroupByKey(s, beam.AddFixedKey(s, sums)))
+	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
 }
 
 type judgeFn struct {
-	Dedup  dedup.Options  `json:"dedup"`
-	Policy filters.Policy `json:"policy"`
+	Dedup dedup.Options `json:"dedup"`
 }
 
-func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*summary) bool, emit func(summary)) {
-	var all []summary
-	var s summary
-	for iter(&s) {
-		all = append(all, s)
-		s = summary{}
+func (fn *judgeFn) ProcessElement(_ int, iter func(*fingerprints) bool, emit func(dupResult)) {
+	var items []dedup.Item
+	var b fingerprints
+	for iter(&b) {
+		for _, p := range b.Rows {
+			items = append(items, dedup.Item{ID: p.ID, Prompt: p.Prompt, Image: p.Image, Thumb: p.Thumb, HasImage: p.HasImage})
+		}
+		b = fingerprints{}
 	}
-	slices.SortFunc(all, func(a, b summary) int { return cmp.Compare(a.ID, b.ID) })
-	items := make([]dedup.Item, len(all))
-	for i, s := range all {
-		items[i] = dedup.Item{ID: s.ID, Prompt: s.Prompt, Image: s.Image, Thumb: s.Thumb, HasImage: s.HasImage}
-	}
+	slices.SortFunc(items, func(a, b dedup.Item) int { return cmp.Compare(a.ID, b.ID) })
 	prompts, images := dedup.FindPrompts(items, fn.Dedup), dedup.FindImages(items, fn.Dedup)
-	for _, s := range all {
-		versionWide := []schema.JudgeResult{dedup.PromptResult(prompts, s.ID), dedup.ImageResult(images, s.ID)}
-		s.Verdict = fn.Policy.Decide(append(s.Judges, versionWide...))
-		countVerdict(ctx, s.Verdict)
-		// The staged record holds the trajectory judges' results; the shard
-		// writer adds these, so only they travel on.
-		s.Judges = versionWide
-		s.Prompt, s.Thumb = "", nil
-		emit(s)
+	ids := make([]string, 0, len(prompts)+len(images))
+	for id := range prompts {
+		ids = append(ids, id)
 	}
+	for id := range images {
+		if _, ok := prompts[id]; !ok {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		emit(dupResult{ID: id, Judges: []schema.JudgeResult{dedup.PromptResult(prompts, id), dedup.ImageResult(images, id)}})
+	}
+}
+
+// uniqueResults are the version-wide judges' results of a trajectory that
+// is no near-duplicate.
+func uniqueResults(id string) []schema.JudgeResult {
+	return []schema.JudgeResult{dedup.PromptResult(nil, id), dedup.ImageResult(nil, id)}
+}
+
+// dupIndex reads the Judge stage's results into a map, once per DoFn
+// instance: there are few.
+type dupIndex map[string][]schema.JudgeResult
+
+func readDups(iter func(*dupResult) bool) dupIndex {
+	m := dupIndex{}
+	var d dupResult
+	for iter(&d) {
+		m[d.ID] = d.Judges
+		d = dupResult{}
+	}
+	return m
+}
+
+// results returns the version-wide judges' results of id.
+func (m dupIndex) results(id string) []schema.JudgeResult {
+	if r, ok := m[id]; ok {
+		return r
+	}
+	return uniqueResults(id)
 }

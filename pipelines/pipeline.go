@@ -37,8 +37,9 @@ import (
 func init() {
 	// Element types travel with Beam's schema (row) coder.
 	for _, t := range []reflect.Type{
-		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[schema.Failure](),
-		reflect.TypeFor[summary](), reflect.TypeFor[shardTask](),
+		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[seedBlock](), reflect.TypeFor[schema.Failure](),
+		reflect.TypeFor[summary](), reflect.TypeFor[summaries](), reflect.TypeFor[fingerprints](),
+		reflect.TypeFor[dupResult](), reflect.TypeFor[shardTask](),
 		reflect.TypeFor[commitPart](),
 	} {
 		beam.RegisterType(t)
@@ -49,10 +50,10 @@ func init() {
 // committed manifest's key.
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	seedCol, seedFailed, seedParts := Seed(s, cfg)
-	gen, genFailed := Generate(s, cfg, seedCol)
-	sums := Judge(s, cfg, gen)
-	failed := beam.Flatten(s, seedFailed, genFailed)
-	return Export(s, cfg, sums, failed, seedParts)
+	gen := Generate(s, cfg, seedCol)
+	dups := Judge(s, cfg, gen.Prints)
+	failed := beam.Flatten(s, seedFailed, gen.Failed)
+	return Export(s, cfg, gen.Summaries, dups, failed, beam.Flatten(s, seedParts, gen.Calls))
 }
 
 // ErrUpToDate is returned by Prepare when the version is already committed

@@ -19,17 +19,29 @@ import (
 func init() {
 	register.DoFn4x1[context.Context, string, func(seeds.Line), func(schema.Failure), error](&readFileFn{})
 	register.DoFn3x0[[]byte, func(seeds.Line), func(schema.Failure)](&composeFn{})
-	register.DoFn5x0[context.Context, int, func(*seeds.Line) bool, func(schema.Seed), func(commitPart)](&planSeedsFn{})
+	register.DoFn5x0[context.Context, int, func(*seeds.Line) bool, func(seedBlock), func(commitPart)](&planSeedsFn{})
 	register.Emitter1[seeds.Line]()
-	register.Emitter1[schema.Seed]()
+	register.Emitter1[seedBlock]()
 	register.Emitter1[schema.Failure]()
 	register.Emitter1[commitPart]()
 	register.Iter1[seeds.Line]()
 }
 
+// seedBlock is up to [seedBlockSize] seeds: a runner that keeps elements
+// in memory (the embedded one does) spends more on an element's
+// bookkeeping than on a seed, and 50,000 samples wait as 800 elements.
+type seedBlock struct {
+	Seeds []schema.Seed `json:"seeds"`
+}
+
+// seedBlockSize is the number of seeds in a block: small enough that
+// blocks spread evenly over workers (a worker runs up to 128 loops).
+const seedBlockSize = 64
+
 // Seed reads or composes the prompts, drops exact duplicates, applies the
-// limit and expands each prompt into its samples. It returns the seeds,
-// the input lines that failed, and a commit part counting both.
+// limit and expands each prompt into its samples. It returns the seeds in
+// blocks (seedBlock), the input lines that failed, and a commit part
+// counting both.
 func Seed(s beam.Scope, cfg Config) (seedCol, failed, parts beam.PCollection) {
 	s = s.Scope("Seed")
 	var lines beam.PCollection
@@ -100,7 +112,7 @@ type planSeedsFn struct {
 	Seed    int64  `json:"seed"`
 }
 
-func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(schema.Seed), part func(commitPart)) {
+func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(seedBlock), part func(commitPart)) {
 	var lines []seeds.Line
 	var l seeds.Line
 	for iter(&l) {
@@ -108,8 +120,8 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 		l = seeds.Line{}
 	}
 	out, p := PlanSeeds(lines, fn.Dataset, fn.Split, fn.Limit, fn.Samples, fn.Seed)
-	for _, sd := range out {
-		emit(sd)
+	for lo := 0; lo < len(out); lo += seedBlockSize {
+		emit(seedBlock{Seeds: out[lo:min(lo+seedBlockSize, len(out))]})
 	}
 	metricSeeded.Inc(ctx, int64(len(out)))
 	Progress.Seeded.Add(int64(len(out)))

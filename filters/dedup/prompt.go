@@ -113,13 +113,45 @@ func Jaccard(a, b Signature) float64 {
 	return float64(n) / NumHashes
 }
 
-// prompt is one distinct prompt.
+// prompt is one distinct prompt. It keeps the low 16 bits of its MinHash
+// values (b-bit MinHash: two values agree by chance with probability
+// 2^-16, which moves an estimate by about 10^-5) and recomputes its word
+// lists only for the prompts that come close to another.
 type prompt struct {
-	sig     Signature
+	sig   [NumHashes]uint16
+	words int32  // content words (articles left out)
+	first int32  // first item with this prompt; next chains the rest
+	text  string // the normalised prompt, as given
+	minID string // smallest ID of the items with this prompt
+}
+
+func (p *prompt) bandKey(b int) uint64 {
+	h := uint64(b)
+	for _, v := range p.sig[b*rows : (b+1)*rows] {
+		h = mix(h ^ uint64(v))
+	}
+	return h
+}
+
+func jaccard16(a, b *[NumHashes]uint16) float64 {
+	n := 0
+	for i := range a {
+		if a[i] == b[i] {
+			n++
+		}
+	}
+	return float64(n) / NumHashes
+}
+
+// detail is what the word-by-word comparison needs of a prompt.
+type detail struct {
 	joined  string   // the canonical words with no space
 	content []string // the canonical words but articles
-	minID   string   // smallest ID of the items with this prompt
-	items   []int    // indexes into the input
+}
+
+func newDetail(text string) detail {
+	w := words(text)
+	return detail{joined: strings.Join(w, ""), content: content(w)}
 }
 
 // FindPrompts returns the prompt near-duplicates among items, by item ID
@@ -127,52 +159,67 @@ type prompt struct {
 func FindPrompts(items []Item, opt Options) map[string]Duplicate {
 	opt = opt.withDefaults()
 	byText := map[string]int32{}
-	var ps []*prompt
+	ps := make([]prompt, 0, len(items)) // at most one per item; growing would hold two copies
+	next := make([]int32, len(items))
 	for i, it := range items {
 		k, ok := byText[it.Prompt]
 		if !ok {
 			k = int32(len(ps))
 			byText[it.Prompt] = k
-			ps = append(ps, &prompt{minID: it.ID})
+			ps = append(ps, prompt{text: it.Prompt, minID: it.ID, first: -1})
 		}
-		p := ps[k]
-		p.items = append(p.items, i)
+		p := &ps[k]
+		next[i], p.first = p.first, int32(i)
 		if it.ID < p.minID {
 			p.minID = it.ID
 		}
 	}
-	for text, k := range byText {
-		w := words(text)
-		ps[k].sig = signature(strings.Join(w, " "))
-		ps[k].joined = strings.Join(w, "")
-		ps[k].content = content(w)
-	}
+	byText = nil
 	u := newUnionFind(len(ps))
 	// Prompts with the same text once spaces are dropped are cosmetic
-	// duplicates outright.
-	byJoined := map[string]int32{}
-	for i, p := range ps {
-		if k, ok := byJoined[p.joined]; ok {
-			u.union(k, int32(i))
-		} else {
-			byJoined[p.joined] = int32(i)
+	// duplicates outright (by hash of that text; equal hashes are checked,
+	// and a colliding pair is left to the comparison below).
+	byJoined := map[uint64]int32{}
+	for i := range ps {
+		p := &ps[i]
+		w := words(p.text)
+		sig := signature(strings.Join(w, " "))
+		for j, v := range sig {
+			p.sig[j] = uint16(v)
 		}
+		p.words = int32(len(content(w)))
+		joined := strings.Join(w, "")
+		h := fnv64(joined)
+		if k, ok := byJoined[h]; !ok {
+			byJoined[h] = int32(i)
+		} else if newDetail(ps[k].text).joined == joined {
+			u.union(k, int32(i))
+		}
+	}
+	byJoined = nil
+	// Word lists of the prompts that come close to another, kept while
+	// the bands are scanned.
+	details := map[int32]*detail{}
+	get := func(i int32) *detail {
+		d, ok := details[i]
+		if !ok {
+			v := newDetail(ps[i].text)
+			d = &v
+			details[i] = d
+		}
+		return d
 	}
 	// Otherwise cosmetic needs as many content words: candidates share a
 	// band and a content word count.
 	type entry struct {
 		key   uint64
-		words int
+		words int32
 		idx   int32
 	}
 	keys := make([]entry, len(ps))
 	for b := range bands {
-		for i, p := range ps {
-			h := uint64(b)
-			for _, v := range p.sig[b*rows : (b+1)*rows] {
-				h = mix(h ^ uint64(v))
-			}
-			keys[i] = entry{h, len(p.content), int32(i)}
+		for i := range ps {
+			keys[i] = entry{ps[i].bandKey(b), ps[i].words, int32(i)}
 		}
 		slices.SortFunc(keys, func(x, y entry) int {
 			return cmp.Or(cmp.Compare(x.key, y.key), cmp.Compare(x.words, y.words))
@@ -185,10 +232,10 @@ func FindPrompts(items []Item, opt Options) map[string]Duplicate {
 			for x := lo; x < hi; x++ {
 				for y := x + 1; y < hi; y++ {
 					i, j := keys[x].idx, keys[y].idx
-					if u.find(i) == u.find(j) {
+					if u.find(i) == u.find(j) || jaccard16(&ps[i].sig, &ps[j].sig) < opt.PromptThreshold {
 						continue
 					}
-					if Jaccard(ps[i].sig, ps[j].sig) >= opt.PromptThreshold && cosmetic(ps[i], ps[j]) {
+					if cosmetic(get(i), get(j)) {
 						u.union(i, j)
 					}
 				}
@@ -205,14 +252,14 @@ func FindPrompts(items []Item, opt Options) map[string]Duplicate {
 		}
 	}
 	out := map[string]Duplicate{}
-	for i, p := range ps {
-		kept := ps[rep[u.find(int32(i))]]
-		if kept == p {
+	for i := range ps {
+		k := rep[u.find(int32(i))]
+		if k == int32(i) {
 			continue
 		}
-		sim := Jaccard(p.sig, kept.sig)
-		for _, it := range p.items {
-			out[items[it].ID] = Duplicate{Kind: KindPrompt, Kept: kept.minID, Similarity: sim}
+		sim := jaccard16(&ps[i].sig, &ps[k].sig)
+		for it := ps[i].first; it >= 0; it = next[it] {
+			out[items[it].ID] = Duplicate{Kind: KindPrompt, Kept: ps[k].minID, Similarity: sim}
 		}
 	}
 	return out
@@ -222,7 +269,7 @@ var articles = map[string]bool{"a": true, "an": true, "the": true}
 
 // cosmetic reports whether two prompts' words differ only cosmetically:
 // in spacing, articles, singular/plural and at most one typo.
-func cosmetic(p, q *prompt) bool {
+func cosmetic(p, q *detail) bool {
 	if p.joined == q.joined {
 		return true
 	}

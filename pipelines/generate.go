@@ -27,7 +27,7 @@ import (
 )
 
 func init() {
-	register.DoFn6x1[context.Context, seedBlock, func(summaries), func(fingerprints), func(schema.Failure), func(commitPart), error](&generateFn{})
+	register.DoFn6x1[context.Context, seedRef, func(summaries), func(fingerprints), func(schema.Failure), func(commitPart), error](&generateFn{})
 	register.Emitter1[summaries]()
 	register.Emitter1[fingerprints]()
 }
@@ -197,8 +197,12 @@ func (fn *generateFn) StartBundle(_ context.Context, _ func(summaries), _ func(f
 	fn.calls = commitPart{Kind: partCalls}
 }
 
-func (fn *generateFn) ProcessElement(ctx context.Context, block seedBlock, emit func(summaries), print func(fingerprints), fail func(schema.Failure), _ func(commitPart)) error {
+func (fn *generateFn) ProcessElement(ctx context.Context, ref seedRef, emit func(summaries), print func(fingerprints), fail func(schema.Failure), _ func(commitPart)) error {
 	out := genEmit{emit, print, fail}
+	block, err := readSeedBlock(ctx, fn.bucket, ref)
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
 	for _, seed := range block.Seeds {
 		if err := fn.start(ctx, seed, out); err != nil {
 			return err

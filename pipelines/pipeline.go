@@ -37,7 +37,7 @@ import (
 func init() {
 	// Element types travel with Beam's schema (row) coder.
 	for _, t := range []reflect.Type{
-		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[seedBlock](), reflect.TypeFor[schema.Failure](),
+		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[seedRef](), reflect.TypeFor[schema.Failure](),
 		reflect.TypeFor[summary](), reflect.TypeFor[summaries](), reflect.TypeFor[fingerprints](),
 		reflect.TypeFor[dupResult](), reflect.TypeFor[shardTask](),
 		reflect.TypeFor[commitPart](),

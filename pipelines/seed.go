@@ -5,11 +5,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"gocloud.dev/blob"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/twigdata/twig/annotators"
 	"github.com/twigdata/twig/pipelines/seeds"
@@ -19,24 +23,37 @@ import (
 func init() {
 	register.DoFn4x1[context.Context, string, func(seeds.Line), func(schema.Failure), error](&readFileFn{})
 	register.DoFn3x0[[]byte, func(seeds.Line), func(schema.Failure)](&composeFn{})
-	register.DoFn5x0[context.Context, int, func(*seeds.Line) bool, func(seedBlock), func(commitPart)](&planSeedsFn{})
+	register.DoFn5x1[context.Context, int, func(*seeds.Line) bool, func(seedRef), func(commitPart), error](&planSeedsFn{})
 	register.Emitter1[seeds.Line]()
-	register.Emitter1[seedBlock]()
+	register.Emitter1[seedRef]()
 	register.Emitter1[schema.Failure]()
 	register.Emitter1[commitPart]()
 	register.Iter1[seeds.Line]()
 }
 
-// seedBlock is up to [seedBlockSize] seeds: a runner that keeps elements
-// in memory (the embedded one does) spends more on an element's
-// bookkeeping than on a seed, and 50,000 samples wait as 800 elements.
+// seedBlock is up to [seedBlockSize] seeds, staged as one object under
+// the staging prefix. Only a [seedRef] to it travels through the runner:
+// a runner that keeps elements in memory (the embedded one does, and
+// hands a stage all its input at once) would otherwise hold every seed of
+// the version, several times over, for the whole run.
 type seedBlock struct {
 	Seeds []schema.Seed `json:"seeds"`
+}
+
+// seedRef names a staged seed block.
+type seedRef struct {
+	Key   string `json:"key"`
+	Seeds int    `json:"seeds"`
 }
 
 // seedBlockSize is the number of seeds in a block: small enough that
 // blocks spread evenly over workers (a worker runs up to 128 loops).
 const seedBlockSize = 64
+
+// seedBlockKey is where block i of the seeds is staged.
+func seedBlockKey(staging string, i int) string {
+	return fmt.Sprintf("%s/seeds/%06d.json", staging, i)
+}
 
 // Seed reads or composes the prompts, drops exact duplicates, applies the
 // limit and expands each prompt into its samples. It returns the seeds in
@@ -54,6 +71,7 @@ func Seed(s beam.Scope, cfg Config) (seedCol, failed, parts beam.PCollection) {
 	seedCol, parts = beam.ParDo2(s, &planSeedsFn{
 		Dataset: cfg.Dataset, Split: cfg.Split, Limit: cfg.Limit,
 		Samples: cfg.SamplesPerPrompt, Seed: cfg.Seed,
+		Output: cfg.Output, Staging: StagingPrefix(cfg),
 	}, grouped)
 	// The plan runs on one worker; spread the samples out again.
 	return beam.Reshuffle(s, seedCol), failed, parts
@@ -110,9 +128,26 @@ type planSeedsFn struct {
 	Limit   int    `json:"limit"`
 	Samples int    `json:"samples"`
 	Seed    int64  `json:"seed"`
+	Output  string `json:"output"`
+	Staging string `json:"staging"`
+	bucket  *blob.Bucket
 }
 
-func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(seedBlock), part func(commitPart)) {
+func (fn *planSeedsFn) Setup(ctx context.Context) (err error) {
+	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
+	if err != nil {
+		return fmt.Errorf("seed setup: open %s: %w", redactURL(fn.Output), err)
+	}
+	return nil
+}
+
+func (fn *planSeedsFn) Teardown() {
+	if fn.bucket != nil {
+		fn.bucket.Close()
+	}
+}
+
+func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(seedRef), part func(commitPart)) error {
 	var lines []seeds.Line
 	var l seeds.Line
 	for iter(&l) {
@@ -120,12 +155,58 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 		l = seeds.Line{}
 	}
 	out, p := PlanSeeds(lines, fn.Dataset, fn.Split, fn.Limit, fn.Samples, fn.Seed)
-	for lo := 0; lo < len(out); lo += seedBlockSize {
-		emit(seedBlock{Seeds: out[lo:min(lo+seedBlockSize, len(out))]})
+	lines = nil
+	refs := make([]seedRef, (len(out)+seedBlockSize-1)/seedBlockSize)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for i := range refs {
+		block := seedBlock{Seeds: out[i*seedBlockSize : min((i+1)*seedBlockSize, len(out))]}
+		refs[i] = seedRef{Key: seedBlockKey(fn.Staging, i), Seeds: len(block.Seeds)}
+		g.Go(func() error {
+			b, err := json.Marshal(block)
+			if err != nil {
+				return err
+			}
+			return fn.bucket.WriteAll(gctx, refs[i].Key, b, &blob.WriterOptions{ContentType: "application/json"})
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("stage seeds: %w", err)
+	}
+	for _, r := range refs {
+		emit(r)
 	}
 	metricSeeded.Inc(ctx, int64(len(out)))
 	Progress.Seeded.Add(int64(len(out)))
 	part(p)
+	return nil
+}
+
+// readSeedBlock reads a staged seed block, retrying for up to about a
+// minute: the block is the only copy of its seeds in the run.
+func readSeedBlock(ctx context.Context, b *blob.Bucket, ref seedRef) (seedBlock, error) {
+	var block seedBlock
+	var err error
+	for wait := 250 * time.Millisecond; ; wait *= 2 {
+		var data []byte
+		if data, err = b.ReadAll(ctx, ref.Key); err == nil {
+			if err = json.Unmarshal(data, &block); err == nil {
+				if len(block.Seeds) != ref.Seeds {
+					return block, fmt.Errorf("seed block %s holds %d seeds, want %d", ref.Key, len(block.Seeds), ref.Seeds)
+				}
+				return block, nil
+			}
+			return block, fmt.Errorf("seed block %s: %w", ref.Key, err)
+		}
+		if wait > 32*time.Second {
+			return block, fmt.Errorf("read seed block: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return block, fmt.Errorf("read seed block: %w", err)
+		case <-time.After(wait):
+		}
+	}
 }
 
 // PlanSeeds orders lines by source, drops exact duplicates of the

@@ -1,16 +1,48 @@
 """Fixtures: a tiny random Janus checkpoint written to disk and loaded back
-through the production loading path, and real HTTP servers on loopback."""
+through the production loading path, and real HTTP servers on loopback.
+
+TWIG_JANUS_DEVICE picks the device the engines run on: cpu (the default, as
+in CI) or cuda / cuda:N, to run the same suite on a GPU (.ci/gpu-check.sh).
+The tiny model stays in float32 there too (with TF32 off), so the tests that
+compare tokens exactly still compare like with like.
+
+On a CPU the tests run torch on one thread (unless OMP_NUM_THREADS says
+otherwise): the tiny model's operations are too small to gain from more,
+and torch's spinning worker threads slow down many times over when other
+work shares a small machine's cores."""
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 
 import pytest
+import torch
 
 from twig_janus import server, tiny
 from twig_janus.model import JanusEngine
+
+DEVICE = os.environ.get("TWIG_JANUS_DEVICE", "cpu").strip() or "cpu"
+if DEVICE == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+    os.environ["OMP_NUM_THREADS"] = "1"  # for the worker processes the tests start, too
+    torch.set_num_threads(1)
+if DEVICE.startswith("cuda"):
+    if not torch.cuda.is_available():
+        raise pytest.UsageError(f"TWIG_JANUS_DEVICE={DEVICE} but torch {torch.__version__} sees no CUDA device")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def pytest_report_header(config):
+    extra = f" ({torch.cuda.get_device_name(0)})" if DEVICE.startswith("cuda") else ""
+    return f"twig_janus tests on device {DEVICE}{extra}"
+
+
+@pytest.fixture(scope="session")
+def device() -> str:
+    return DEVICE
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +54,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def engine(checkpoint):
-    return JanusEngine.load(checkpoint, device="cpu", dtype="float32", served_model_name="tiny/janus",
+    return JanusEngine.load(checkpoint, device=DEVICE, dtype="float32", served_model_name="tiny/janus",
                             revision="test")
 
 

@@ -42,7 +42,8 @@ def test_decode_of_a_partial_canvas_renders_token_0_as_given(client, engine):
     assert img.size == (64, 64)
     assert not np.array_equal(np.asarray(img), np.asarray(zeros))
     with torch.inference_mode():
-        x = engine.model.model.vqmodel.decode(torch.tensor([partial])).float()[0].permute(1, 2, 0).numpy()
+        x = engine.model.model.vqmodel.decode(torch.tensor([partial], device=engine.device))
+        x = x.float()[0].permute(1, 2, 0).cpu().numpy()
     want = np.clip((x + 1) / 2 * 255, 0, 255).astype(np.uint8)
     assert np.array_equal(np.asarray(img), want)
     # The HTTP answer is the engine's PNG byte for byte.

@@ -69,23 +69,25 @@ def reference_loop(engine, req: GenerateRequest) -> list[int]:
     assert ids[0] == engine.bos_id and ids[-1] == engine.boi_id
     uncond = [ids[0]] + [engine.pad_id] * (len(ids) - 2) + [ids[-1]]  # the reference's tokens[1:-1] = pad
     g = torch.Generator().manual_seed(req.seed)
-    u = torch.rand(req.n, generator=g, dtype=torch.float64)
+    dev = engine.device
+    u = torch.rand(req.n, generator=g, dtype=torch.float64).to(dev)
     image = list(req.prior)
     out = []
     with torch.inference_mode():
         for step in range(req.n):
             rows = []
             for text in (ids, uncond):
-                emb = engine.text_embed(torch.tensor(text))
+                emb = engine.text_embed(torch.tensor(text, device=dev))
                 if image:
-                    emb = torch.cat([emb, engine.model.prepare_embeddings_for_image_generation(torch.tensor(image))])
+                    emb = torch.cat([emb, engine.model.prepare_embeddings_for_image_generation(
+                        torch.tensor(image, device=dev))])
                 rows.append(emb)
             hidden = engine.lm(inputs_embeds=torch.stack(rows), use_cache=False).last_hidden_state[:, -1]
             logits = engine.gen_head(hidden).float()
             cond, unc = logits[0:1], logits[1:2]
             mixed = unc + req.cfg * (cond - unc)
-            tok = int(sample(mixed, torch.tensor([req.temperature]), torch.tensor([req.top_k]),
-                             torch.tensor([req.top_p]), u[step:step + 1]))
+            tok = int(sample(mixed, torch.tensor([req.temperature], device=dev), torch.tensor([req.top_k], device=dev),
+                             torch.tensor([req.top_p], device=dev), u[step:step + 1]))
             image.append(tok)
             out.append(tok)
     return out

@@ -21,10 +21,10 @@ def test_geometry_comes_from_the_config(engine):
     assert engine._cache_kw in ("cache", "past_key_values")
 
 
-def test_prompt_template_is_configurable(checkpoint):
-    eng = JanusEngine.load(checkpoint, device="cpu", prompt_template="{prefix} {not a field}")
+def test_prompt_template_is_configurable(checkpoint, device):
+    eng = JanusEngine.load(checkpoint, device=device, prompt_template="{prefix} {not a field}")
     ids = eng._prompt_ids("A cat.")
     assert ids[0] == eng.bos_id and ids[-1] == eng.boi_id
     assert eng.tokenizer.decode(ids[1:-1]) == "A cat. {not a field}"
     with pytest.raises(ValueError, match="must contain"):
-        JanusEngine.load(checkpoint, device="cpu", prompt_template="no prefix here")
+        JanusEngine.load(checkpoint, device=device, prompt_template="no prefix here")

@@ -120,6 +120,11 @@ class Batcher:
                 fut.set_exception(Closed(f"{self.name}: worker is shutting down"))
         self._thread.join(timeout)
 
+    def running(self) -> bool:
+        """A batch is running."""
+        with self._cond:
+            return self._running > 0
+
     def stats(self) -> dict:
         """The counters, in the shape of the Go worker's GET /v1/stats."""
         with self._cond:

@@ -11,3 +11,7 @@ DEFAULT_PROMPT_TEMPLATE = "User: {prefix}\n\nAssistant:"
 
 # The --model name that serves tiny.py's random model instead of a checkpoint.
 TINY_MODEL = "tiny-random"
+
+# --model names starting with this build a full-size Janus-Pro architecture
+# with random weights on the device (random_model.py), e.g. random:janus-pro-7b.
+RANDOM_PREFIX = "random:"

@@ -24,7 +24,8 @@ depend on what else is in its batch.
 Many calls run as one batch: the rows (a conditional one per item, an
 unconditional one per item whose cfg is not 1) are left-padded to a common
 length with an attention mask and per-row position ids, prefilled once, and
-decoded token by token with a static KV cache.
+decoded token by token with a static KV cache (decode.py: eagerly, or with
+CUDA graphs when the engine is loaded with cuda_graphs=True on a GPU).
 """
 
 from __future__ import annotations
@@ -43,13 +44,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .common import DEFAULT_PROMPT_TEMPLATE, TINY_MODEL, RequestError
+from .common import DEFAULT_PROMPT_TEMPLATE, RANDOM_PREFIX, TINY_MODEL, RequestError
+from .decode import DecodeState, GraphDecoder
 
 _UINT64 = (1 << 64) - 1
 
 log = logging.getLogger("twig_janus")
-
-
 
 
 @dataclass
@@ -90,7 +90,10 @@ def _device(name: str) -> torch.device:
 def _resolve_revision(model_id: str, revision: str | None) -> str:
     """The commit a hub model id was loaded at, else the revision asked for.
 
-    A local folder reports the revision as given ("local" by default)."""
+    A local folder reports the revision as given ("local" by default), a
+    random model "random" (its weights are random: see random_model.py)."""
+    if model_id.startswith(RANDOM_PREFIX):
+        return revision or "random"
     if os.path.isdir(model_id) or model_id == TINY_MODEL:
         return revision or "local"
     try:
@@ -117,7 +120,7 @@ class JanusEngine:
 
     def __init__(self, model, tokenizer, *, model_name: str, revision: str,
                  device: torch.device, prompt_template: str = DEFAULT_PROMPT_TEMPLATE,
-                 vq_dtype: torch.dtype = torch.float32):
+                 vq_dtype: torch.dtype = torch.float32, cuda_graphs: bool | str = False):
         self.model = model
         self.tokenizer = tokenizer
         self.model_name = model_name
@@ -161,6 +164,31 @@ class JanusEngine:
         self._tok_lock = threading.Lock()  # fast tokenizers are not thread-safe
         self._gen_lock = threading.Lock()
         self._vq_lock = threading.Lock()
+        self._embed_dtype = self.text_embed.weight.dtype
+
+        # The decode step's attention mask: a 4D mask updated in place for sdpa
+        # (bool, as transformers builds it) and eager attention (additive float);
+        # other implementations get the 2D mask and build their own.
+        impl = getattr(self.lm.config, "_attn_implementation", None) or "sdpa"
+        self._mask_kind = {"sdpa": "bool", "eager": "float"}.get(impl, "2d")
+        self._graphs: GraphDecoder | None = None
+        if cuda_graphs == "emulate":  # tests: the graph path's padding and cache, stepped eagerly
+            self._graphs = GraphDecoder(self, emulate=True)
+        elif cuda_graphs:
+            if device.type != "cuda":
+                log.warning("cuda graphs need a CUDA device, not %s: decoding eagerly", device)
+            elif self._mask_kind == "2d":
+                log.warning("cuda graphs need attention sdpa or eager, not %s: decoding eagerly", impl)
+            else:
+                self._graphs = GraphDecoder(self)
+
+    @property
+    def cuda_graphs(self) -> bool:
+        """Whether batches decode with CUDA graphs (False after a capture failed)."""
+        return self._graphs is not None and not self._graphs.emulate and not self._graphs.disabled
+
+    def graph_stats(self) -> dict | None:
+        return None if self._graphs is None else self._graphs.stats()
 
     # ---------------------------------------------------------------- loading
 
@@ -168,17 +196,29 @@ class JanusEngine:
     def load(cls, model_id: str, *, revision: str | None = None, device: str = "auto",
              dtype: str = "auto", served_model_name: str | None = None,
              prompt_template: str = DEFAULT_PROMPT_TEMPLATE, vq_dtype: str = "float32",
-             attn_implementation: str | None = None) -> "JanusEngine":
-        """Loads a Janus checkpoint in `transformers` format (or `tiny-random`)."""
+             attn_implementation: str | None = None, cuda_graphs: bool | str = False) -> "JanusEngine":
+        """Loads a Janus checkpoint in `transformers` format, or builds `tiny-random`
+        or a `random:<architecture>` model (random_model.py) on the device."""
         from transformers import AutoTokenizer, JanusForConditionalGeneration, PretrainedConfig
 
         dev = _device(device)
         dt = _dtype(dtype, dev)
+        model_name = served_model_name or model_id
         if model_id == TINY_MODEL:
             from . import tiny
 
             tokenizer = tiny.build_tokenizer()
             model = tiny.build_model(tokenizer, seed=0).to(device=dev, dtype=dt)
+        elif model_id.startswith(RANDOM_PREFIX):
+            from . import random_model
+
+            model, tokenizer, canonical = random_model.build(model_id, device=dev, dtype=dt,
+                                                             attn_implementation=attn_implementation)
+            # Answers must say that the weights are random, whatever the name asked for.
+            model_name = served_model_name or canonical
+            if not model_name.startswith(RANDOM_PREFIX):
+                model_name = RANDOM_PREFIX + model_name
+            model_id = canonical
         else:
             raw, _ = PretrainedConfig.get_config_dict(model_id, revision=revision)
             if raw.get("model_type") != "janus":
@@ -195,9 +235,9 @@ class JanusEngine:
             kwargs["device_map"] = str(dev)
             model = JanusForConditionalGeneration.from_pretrained(model_id, **kwargs)
         model.eval()
-        return cls(model, tokenizer, model_name=served_model_name or model_id,
+        return cls(model, tokenizer, model_name=model_name,
                    revision=_resolve_revision(model_id, revision), device=dev,
-                   prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev))
+                   prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev), cuda_graphs=cuda_graphs)
 
     # ------------------------------------------------------------------- info
 
@@ -328,35 +368,47 @@ class JanusEngine:
                 + self._generate_splitting(reqs[half:], text_ids[half:]))
 
     def _generate(self, reqs: list[GenerateRequest], text_ids: list[list[int]]) -> list[list[int]]:
-        dev = self.device
-        B = len(reqs)
-        uncond = [i for i, r in enumerate(reqs) if r.cfg != 1.0]
-        rows = list(range(B)) + uncond  # row -> item
-        R = len(rows)
-        row_ids = [text_ids[i] for i in range(B)] + [self._uncond_ids(text_ids[i]) for i in uncond]
-        lengths = [len(row_ids[r]) + len(reqs[rows[r]].prior) for r in range(R)]
-        L = max(lengths)
-        max_n = max(r.n for r in reqs)
+        g = self._graphs
+        if g is not None and not g.disabled:
+            try:
+                return g.generate(reqs, text_ids)
+            except torch.OutOfMemoryError:
+                raise
+            except Exception as e:  # noqa: BLE001 - a capture that fails: eager from now on
+                if g.emulate:
+                    raise
+                log.exception("cuda graphs failed (%s: %s): decoding eagerly from now on", type(e).__name__, e)
+                g.disabled = True
+                g.release()
+        return self._generate_eager(reqs, text_ids)
 
-        # Left-padded input embeddings: [pad..., text, prior image tokens].
-        embed_dtype = self.text_embed.weight.dtype
+    def _prefill_inputs(self, reqs, text_ids, row_item: list[int], row_ids: list[list[int]]):
+        """Left-padded input embeddings [R, L, hidden] of rows [pad..., text, prior image
+        tokens], their 2D attention mask and position ids. Row r holds item
+        row_item[r]'s prior after the text ids row_ids[r]."""
+        dev = self.device
+        R = len(row_item)
+        lengths = [len(row_ids[r]) + len(reqs[row_item[r]].prior) for r in range(R)]
+        L = max(lengths)
+        embed_dtype = self._embed_dtype
         hidden = self.text_embed.weight.shape[1]
         embeds = torch.zeros((R, L, hidden), dtype=embed_dtype, device=dev)
         mask = torch.zeros((R, L), dtype=torch.long, device=dev)
         flat_text = torch.tensor([t for ids in row_ids for t in ids], dtype=torch.long, device=dev)
         text_emb = self.text_embed(flat_text)
-        prior_flat = [t for i in range(B) for t in reqs[i].prior]
+        items = sorted(set(row_item))
+        prior_flat = [t for i in items for t in reqs[i].prior]
         prior_emb = None
         if prior_flat:
             prior_emb = self.model.prepare_embeddings_for_image_generation(
                 torch.tensor(prior_flat, dtype=torch.long, device=dev)).to(embed_dtype)
-        prior_off, off = [], 0
-        for i in range(B):
-            prior_off.append(off)
+        prior_off, off = {}, 0
+        for i in items:
+            prior_off[i] = off
             off += len(reqs[i].prior)
         t_off = 0
         for r in range(R):
-            item = rows[r]
+            item = row_item[r]
             nt, npri = len(row_ids[r]), len(reqs[item].prior)
             start = L - lengths[r]
             embeds[r, start:start + nt] = text_emb[t_off:t_off + nt]
@@ -366,50 +418,85 @@ class JanusEngine:
                 embeds[r, start + nt:L] = prior_emb[po:po + npri]
             mask[r, start:] = 1
         position_ids = (mask.cumsum(-1) - 1).clamp(min=0)
+        return embeds, mask, position_ids
 
-        # Every item's uniforms come from its own generator: its tokens do not
-        # depend on the batch it is in.
-        uniforms = torch.full((B, max_n), 0.5, dtype=torch.float64)
+    @staticmethod
+    def _uniforms(reqs, max_n: int) -> torch.Tensor:
+        """[B, max_n] float64 on the CPU: every item's uniforms from its own
+        generator, so its tokens do not depend on the batch it is in."""
+        uniforms = torch.full((len(reqs), max_n), 0.5, dtype=torch.float64)
         for i, r in enumerate(reqs):
             g = torch.Generator(device="cpu")
             g.manual_seed(r.seed & _UINT64)
             uniforms[i, :r.n] = torch.rand(r.n, generator=g, dtype=torch.float64)
-        uniforms = uniforms.to(dev)
-        cfg_w = torch.tensor([reqs[i].cfg for i in uncond], dtype=torch.float32, device=dev)
-        temps = torch.tensor([r.temperature for r in reqs], dtype=torch.float32, device=dev)
-        top_k = torch.tensor([r.top_k for r in reqs], dtype=torch.long, device=dev)
-        top_p = torch.tensor([r.top_p for r in reqs], dtype=torch.float32, device=dev)
-        use_top_k = any(r.top_k > 0 for r in reqs)
-        use_top_p = any(r.top_p < 1.0 for r in reqs)
-        uncond_idx = torch.tensor(uncond, dtype=torch.long, device=dev)
+        return uniforms
+
+    def _forward_step(self, st: DecodeState, cache) -> torch.Tensor:
+        """Feeds every row its item's last token at the next position; returns
+        the last hidden states [R, hidden]. Device work only (CUDA-graph safe
+        for the 4D masks)."""
+        row_tok = st.tok.index_select(0, st.row_item)
+        step_emb = self.model.prepare_embeddings_for_image_generation(row_tok[:, None]).to(self._embed_dtype)
+        if st.mask_kind == "2d":
+            st.mask.index_fill_(1, st.write_pos, 1)
+            st.host_len += 1
+            mask = st.mask[:, :st.host_len]
+        else:
+            st.mask.index_fill_(3, st.write_pos, True if st.mask_kind == "bool" else 0.0)
+            mask = st.mask
+        out = self.lm(inputs_embeds=step_emb, attention_mask=mask, position_ids=st.pos_ids,
+                      use_cache=True, **{self._cache_kw: cache})
+        st.pos_ids.add_(1)
+        st.write_pos.add_(1)
+        return out.last_hidden_state[:, -1, :]
+
+    def _head_sample(self, st: DecodeState, h: torch.Tensor) -> None:
+        """Generation head, CFG mixing (in float32), sampling; stores the
+        tokens at the step counter and advances it. Device work only."""
+        scores = self.gen_head(h).float()
+        S = st.tok.shape[0]
+        logits = scores[:S]
+        if st.any_unc:
+            unc = scores.index_select(0, st.unc_row)
+            mixed = unc + st.cfg_w[:, None] * (logits - unc)
+            logits = torch.where(st.has_unc[:, None], mixed, logits)
+        u = st.uniforms.index_select(1, st.step).squeeze(1)
+        nxt = sample(logits, st.temps, st.top_k, st.top_p, u, st.use_top_k, st.use_top_p)
+        st.generated.index_copy_(1, st.step, nxt[:, None])
+        st.tok.copy_(nxt)
+        st.step.add_(1)
+
+    def _generate_eager(self, reqs: list[GenerateRequest], text_ids: list[list[int]]) -> list[list[int]]:
+        B = len(reqs)
+        uncond = [i for i, r in enumerate(reqs) if r.cfg != 1.0]
+        row_item = list(range(B)) + uncond  # row -> item
+        row_ids = [text_ids[i] for i in range(B)] + [self._uncond_ids(text_ids[i]) for i in uncond]
+        max_n = max(r.n for r in reqs)
+        embeds, mask, position_ids = self._prefill_inputs(reqs, text_ids, row_item, row_ids)
+        L = mask.shape[1]
 
         from transformers import StaticCache
 
         cache = StaticCache(config=self.lm.config, max_cache_len=L + max_n)
+        st = DecodeState.allocate(slots=B, rows=len(row_item), cache_len=L + max_n, n_cap=max_n,
+                                  device=self.device, mask_kind=self._mask_kind, mask_dtype=self._embed_dtype)
+        unc_row = list(range(B))
+        for j, i in enumerate(uncond):
+            unc_row[i] = B + j
+        st.fill(slot_reqs=reqs, row_item=row_item, unc_row=unc_row, has_unc=[r.cfg != 1.0 for r in reqs],
+                uniforms=self._uniforms(reqs, max_n), mask2d=mask, position_ids=position_ids)
+        st.any_unc = bool(uncond)
+        st.use_top_k = any(r.top_k > 0 for r in reqs)
+        st.use_top_p = any(r.top_p < 1.0 for r in reqs)
         out = self.lm(inputs_embeds=embeds, attention_mask=mask, position_ids=position_ids,
                       use_cache=True, **{self._cache_kw: cache})
         h = out.last_hidden_state[:, -1, :]
-        generated = torch.zeros((B, max_n), dtype=torch.long, device=dev)
-        for step in range(max_n):
-            scores = self.gen_head(h).float()
-            logits = scores[:B]
-            if uncond:
-                logits = logits.clone()
-                cond_u = logits[uncond_idx]
-                unc = scores[B:]
-                logits[uncond_idx] = unc + cfg_w[:, None] * (cond_u - unc)
-            nxt = sample(logits, temps, top_k, top_p, uniforms[:, step], use_top_k, use_top_p)
-            generated[:, step] = nxt
-            if step == max_n - 1:
-                break
-            row_tok = torch.cat([nxt, nxt[uncond_idx]]) if uncond else nxt
-            step_emb = self.model.prepare_embeddings_for_image_generation(row_tok[:, None]).to(embed_dtype)
-            mask = torch.cat([mask, mask.new_ones((R, 1))], dim=1)
-            position_ids = position_ids[:, -1:] + 1
-            out = self.lm(inputs_embeds=step_emb, attention_mask=mask, position_ids=position_ids,
-                          use_cache=True, **{self._cache_kw: cache})
-            h = out.last_hidden_state[:, -1, :]
-        gen = generated.cpu().tolist()
+        del out, embeds
+        self._head_sample(st, h)
+        for _ in range(max_n - 1):
+            h = self._forward_step(st, cache)
+            self._head_sample(st, h)
+        gen = st.generated.cpu().tolist()
         return [gen[i][:r.n] for i, r in enumerate(reqs)]
 
     # ------------------------------------------------------------------ codec

@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .batcher import Batcher, Closed, QueueFull
@@ -73,6 +74,8 @@ class Worker:
         self.encoder: Batcher | None = None
         self.closed = False
         self.load_error: str | None = None
+        self._inflight = 0  # calls being answered (parsed, in a batch, or writing the answer)
+        self._inflight_cond = threading.Condition()
 
     def set_engine(self, engine) -> None:
         """Makes the worker ready: starts the batchers on engine."""
@@ -85,11 +88,37 @@ class Worker:
                                max_queue=self.max_queue, name="encode")
         self.engine = engine
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30) -> bool:
+        """Stops taking calls: queued ones answer 503, running batches get up to
+        timeout seconds in all to finish and their callers to get the answers.
+        True if everything finished in time."""
+        deadline = time.monotonic() + max(timeout, 0)
         self.closed = True
-        for b in (self.generator, self.decoder, self.encoder):
-            if b is not None:
-                b.close(timeout=30)
+        batchers = [b for b in (self.generator, self.decoder, self.encoder) if b is not None]
+        for b in batchers:
+            b.close(timeout=0)  # closes all of them before waiting on any
+        for b in batchers:
+            b.close(timeout=max(deadline - time.monotonic(), 0))
+        with self._inflight_cond:
+            while self._inflight and time.monotonic() < deadline:
+                self._inflight_cond.wait(max(min(deadline - time.monotonic(), 0.1), 0))
+        return not self.busy()
+
+    def busy(self) -> bool:
+        """A batch is running or an answer is being written."""
+        if any(b is not None and b.running() for b in (self.generator, self.decoder, self.encoder)):
+            return True
+        with self._inflight_cond:
+            return self._inflight > 0
+
+    def enter(self) -> None:
+        with self._inflight_cond:
+            self._inflight += 1
+
+    def leave(self) -> None:
+        with self._inflight_cond:
+            self._inflight -= 1
+            self._inflight_cond.notify_all()
 
     # -------------------------------------------------------------- handlers
 
@@ -263,7 +292,13 @@ def make_handler(worker: Worker, access_log: bool = False):
                     raise HTTPError(400, INVALID, f"bad JSON: {e}") from None
                 handler = {"/v1/generate": worker.generate, "/v1/decode": worker.decode,
                            "/v1/encode": worker.encode}[path]
-                self._send(200, handler(body))
+                worker.enter()
+                try:
+                    self._send(200, handler(body))
+                except HTTPError as e:
+                    self._error(e)
+                finally:
+                    worker.leave()
             except HTTPError as e:
                 self._error(e)
             except Exception as e:  # noqa: BLE001
@@ -293,8 +328,9 @@ class Server:
         self.thread.start()
         return self
 
-    def close(self) -> None:
-        """Stops accepting calls, then stops the batchers."""
+    def close(self, timeout: float = 30) -> bool:
+        """Stops accepting connections, then stops the batchers, giving a
+        running batch up to timeout seconds (see Worker.close)."""
         self.httpd.shutdown()
-        self.httpd.server_close()
-        self.worker.close()
+        self.httpd.server_close()  # handler threads are daemons: this joins none of them
+        return self.worker.close(timeout=timeout)

@@ -27,9 +27,8 @@ import (
 )
 
 func init() {
-	register.DoFn6x1[context.Context, seedRef, func(summaries), func(fingerprints), func(schema.Failure), func(commitPart), error](&generateFn{})
+	register.DoFn6x1[context.Context, stagedRef, func(summaries), func(stagedRef), func(schema.Failure), func(commitPart), error](&generateFn{})
 	register.Emitter1[summaries]()
-	register.Emitter1[fingerprints]()
 }
 
 // summary is what the export stage needs of a generated and judged
@@ -62,7 +61,9 @@ type fingerprint struct {
 // more on an element's bookkeeping than on a summary.
 type (
 	summaries    struct{ Rows []summary }
-	fingerprints struct{ Rows []fingerprint }
+	fingerprints struct {
+		Rows []fingerprint `json:"rows"`
+	}
 )
 
 // emitBatch is the largest batch Generate emits.
@@ -72,7 +73,8 @@ const emitBatch = 256
 type Generated struct {
 	// Summaries of the staged trajectories (summaries).
 	Summaries beam.PCollection
-	// Prints are their dedup fingerprints (fingerprints).
+	// Prints are their dedup fingerprints, staged in batches (stagedRef
+	// to fingerprints).
 	Prints beam.PCollection
 	// Failed are the samples whose loop or judging failed (schema.Failure).
 	Failed beam.PCollection
@@ -152,7 +154,7 @@ type genResult struct {
 	gen   summary
 	print fingerprint
 	calls map[string]exporters.CallCount
-	fail *schema.Failure
+	fail  *schema.Failure
 	// stats of the generated trajectory, counted into Beam metrics when
 	// the result is emitted (metrics need the bundle's context).
 	traj *schema.Trajectory
@@ -186,22 +188,25 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 // genEmit are generateFn's emitters.
 type genEmit struct {
 	summaries func(summaries)
-	prints    func(fingerprints)
+	prints    func(stagedRef)
 	fail      func(schema.Failure)
 }
 
-func (fn *generateFn) StartBundle(_ context.Context, _ func(summaries), _ func(fingerprints), _ func(schema.Failure), _ func(commitPart)) {
+func (fn *generateFn) StartBundle(_ context.Context, _ func(summaries), _ func(stagedRef), _ func(schema.Failure), _ func(commitPart)) {
 	fn.sem = make(chan struct{}, fn.Concurrency)
 	fn.results = make(chan genResult, fn.Concurrency)
 	fn.pending = 0
 	fn.calls = commitPart{Kind: partCalls}
 }
 
-func (fn *generateFn) ProcessElement(ctx context.Context, ref seedRef, emit func(summaries), print func(fingerprints), fail func(schema.Failure), _ func(commitPart)) error {
+func (fn *generateFn) ProcessElement(ctx context.Context, ref stagedRef, emit func(summaries), print func(stagedRef), fail func(schema.Failure), _ func(commitPart)) error {
 	out := genEmit{emit, print, fail}
-	block, err := readSeedBlock(ctx, fn.bucket, ref)
-	if err != nil {
-		return fmt.Errorf("generate: %w", err)
+	var block seedBlock
+	if err := readJSON(ctx, fn.bucket, ref, &block); err != nil {
+		return fmt.Errorf("generate: seed block: %w", err)
+	}
+	if len(block.Seeds) != ref.Count {
+		return fmt.Errorf("generate: seed block %s holds %d seeds, want %d", ref.Key, len(block.Seeds), ref.Count)
 	}
 	for _, seed := range block.Seeds {
 		if err := fn.start(ctx, seed, out); err != nil {
@@ -222,11 +227,12 @@ func (fn *generateFn) start(ctx context.Context, seed schema.Seed, out genEmit) 
 				fn.results <- fn.produce(fn.ctx, seed)
 				<-fn.sem
 			}()
-			fn.drain(ctx, false, out)
-			return nil
+			return fn.drain(ctx, false, out)
 		case r := <-fn.results:
 			fn.pending--
-			fn.emit(ctx, r, out)
+			if err := fn.emit(ctx, r, out); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -235,42 +241,55 @@ func (fn *generateFn) start(ctx context.Context, seed schema.Seed, out genEmit) 
 
 // FinishBundle waits for the bundle's loops and emits, with their
 // results, the model calls they made.
-func (fn *generateFn) FinishBundle(ctx context.Context, emit func(summaries), print func(fingerprints), fail func(schema.Failure), calls func(commitPart)) {
+func (fn *generateFn) FinishBundle(ctx context.Context, emit func(summaries), print func(stagedRef), fail func(schema.Failure), calls func(commitPart)) error {
 	out := genEmit{emit, print, fail}
-	fn.drain(ctx, true, out)
-	fn.flush(out)
+	if err := fn.drain(ctx, true, out); err != nil {
+		return err
+	}
+	if err := fn.flush(ctx, out); err != nil {
+		return err
+	}
 	if len(fn.calls.Stats.Calls) > 0 {
 		calls(fn.calls)
 	}
 	fn.calls = commitPart{Kind: partCalls}
+	return nil
 }
 
 // drain emits finished results; with wait, it waits for all of them.
-func (fn *generateFn) drain(ctx context.Context, wait bool, out genEmit) {
+// A failed emit still drains the rest when waiting, so that no loop is
+// left running.
+func (fn *generateFn) drain(ctx context.Context, wait bool, out genEmit) error {
+	var first error
 	for fn.pending > 0 {
+		var r genResult
 		if wait {
-			r := <-fn.results
-			fn.pending--
-			fn.emit(ctx, r, out)
-			continue
+			r = <-fn.results
+		} else {
+			select {
+			case r = <-fn.results:
+			default:
+				return first
+			}
 		}
-		select {
-		case r := <-fn.results:
-			fn.pending--
-			fn.emit(ctx, r, out)
-		default:
-			return
+		fn.pending--
+		if err := fn.emit(ctx, r, out); err != nil && first == nil {
+			first = err
+			if !wait {
+				return first
+			}
 		}
 	}
+	return first
 }
 
 // emit emits a finished result; it runs on the bundle's goroutine.
-func (fn *generateFn) emit(ctx context.Context, r genResult, out genEmit) {
+func (fn *generateFn) emit(ctx context.Context, r genResult, out genEmit) error {
 	Progress.Done.Add(1)
 	if r.fail != nil {
 		metricGenFailed.Inc(ctx, 1)
 		out.fail(*r.fail)
-		return
+		return nil
 	}
 	if r.traj != nil {
 		countTrajectory(ctx, r.traj, r.ms)
@@ -283,17 +302,27 @@ func (fn *generateFn) emit(ctx context.Context, r genResult, out genEmit) {
 	fn.sums.Rows = append(fn.sums.Rows, r.gen)
 	fn.prints.Rows = append(fn.prints.Rows, r.print)
 	if len(fn.sums.Rows) >= emitBatch {
-		fn.flush(out)
+		return fn.flush(ctx, out)
 	}
+	return nil
 }
 
-// flush emits the batches of summaries and fingerprints.
-func (fn *generateFn) flush(out genEmit) {
-	if len(fn.sums.Rows) > 0 {
-		out.summaries(fn.sums)
-		out.prints(fn.prints)
+// flush emits the batch of summaries and stages the batch of
+// fingerprints, emitting a reference to it: the Judge stage gathers every
+// fingerprint of the version, and a runner that keeps them in memory
+// would hold each two or three times.
+func (fn *generateFn) flush(ctx context.Context, out genEmit) error {
+	if len(fn.sums.Rows) == 0 {
+		return nil
 	}
+	ref, err := stageJSON(ctx, fn.bucket, fn.Staging+"/fingerprints", fn.prints, len(fn.prints.Rows))
+	if err != nil {
+		return fmt.Errorf("generate: %w", err)
+	}
+	out.summaries(fn.sums)
+	out.prints(ref)
 	fn.sums, fn.prints = summaries{}, fingerprints{}
+	return nil
 }
 
 func (fn *generateFn) Teardown() {

@@ -2,18 +2,21 @@ package pipelines
 
 import (
 	"cmp"
+	"context"
+	"fmt"
 	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
+	"gocloud.dev/blob"
 
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/schema"
 )
 
 func init() {
-	register.DoFn3x0[int, func(*fingerprints) bool, func(dupResult)](&judgeFn{})
-	register.Iter1[fingerprints]()
+	register.DoFn4x1[context.Context, int, func(*stagedRef) bool, func(dupResult), error](&judgeFn{})
+	register.Iter1[stagedRef]()
 	register.Emitter1[dupResult]()
 }
 
@@ -33,21 +36,48 @@ type dupResult struct {
 // nothing but the fingerprints is ever gathered in one place.
 func Judge(s beam.Scope, cfg Config, prints beam.PCollection) beam.PCollection {
 	s = s.Scope("Judge")
-	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
+	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup, Output: cfg.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
 }
 
 type judgeFn struct {
-	Dedup dedup.Options `json:"dedup"`
+	Dedup  dedup.Options `json:"dedup"`
+	Output string        `json:"output"`
+	bucket *blob.Bucket
 }
 
-func (fn *judgeFn) ProcessElement(_ int, iter func(*fingerprints) bool, emit func(dupResult)) {
-	var items []dedup.Item
-	var b fingerprints
-	for iter(&b) {
+func (fn *judgeFn) Setup(ctx context.Context) (err error) {
+	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
+	if err != nil {
+		return fmt.Errorf("judge setup: open %s: %w", redactURL(fn.Output), err)
+	}
+	return nil
+}
+
+func (fn *judgeFn) Teardown() {
+	if fn.bucket != nil {
+		fn.bucket.Close()
+	}
+}
+
+func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedRef) bool, emit func(dupResult)) error {
+	var refs []stagedRef
+	var ref stagedRef
+	n := 0
+	for iter(&ref) {
+		refs, n = append(refs, ref), n+ref.Count
+	}
+	items := make([]dedup.Item, 0, n)
+	for _, ref := range refs {
+		var b fingerprints
+		if err := readJSON(ctx, fn.bucket, ref, &b); err != nil {
+			return fmt.Errorf("judge: fingerprints: %w", err)
+		}
+		if len(b.Rows) != ref.Count {
+			return fmt.Errorf("judge: fingerprints %s holds %d, want %d", ref.Key, len(b.Rows), ref.Count)
+		}
 		for _, p := range b.Rows {
 			items = append(items, dedup.Item{ID: p.ID, Prompt: p.Prompt, Image: p.Image, Thumb: p.Thumb, HasImage: p.HasImage})
 		}
-		b = fingerprints{}
 	}
 	slices.SortFunc(items, func(a, b dedup.Item) int { return cmp.Compare(a.ID, b.ID) })
 	prompts, images := dedup.FindPrompts(items, fn.Dedup), dedup.FindImages(items, fn.Dedup)
@@ -64,6 +94,7 @@ func (fn *judgeFn) ProcessElement(_ int, iter func(*fingerprints) bool, emit fun
 	for _, id := range ids {
 		emit(dupResult{ID: id, Judges: []schema.JudgeResult{dedup.PromptResult(prompts, id), dedup.ImageResult(images, id)}})
 	}
+	return nil
 }
 
 // uniqueResults are the version-wide judges' results of a trajectory that

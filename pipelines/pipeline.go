@@ -37,8 +37,8 @@ import (
 func init() {
 	// Element types travel with Beam's schema (row) coder.
 	for _, t := range []reflect.Type{
-		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[seedRef](), reflect.TypeFor[schema.Failure](),
-		reflect.TypeFor[summary](), reflect.TypeFor[summaries](), reflect.TypeFor[fingerprints](),
+		reflect.TypeFor[seeds.Line](), reflect.TypeFor[schema.Seed](), reflect.TypeFor[stagedRef](), reflect.TypeFor[schema.Failure](),
+		reflect.TypeFor[summary](), reflect.TypeFor[summaries](),
 		reflect.TypeFor[dupResult](), reflect.TypeFor[shardTask](),
 		reflect.TypeFor[commitPart](),
 	} {

@@ -5,10 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -23,16 +21,16 @@ import (
 func init() {
 	register.DoFn4x1[context.Context, string, func(seeds.Line), func(schema.Failure), error](&readFileFn{})
 	register.DoFn3x0[[]byte, func(seeds.Line), func(schema.Failure)](&composeFn{})
-	register.DoFn5x1[context.Context, int, func(*seeds.Line) bool, func(seedRef), func(commitPart), error](&planSeedsFn{})
+	register.DoFn5x1[context.Context, int, func(*seeds.Line) bool, func(stagedRef), func(commitPart), error](&planSeedsFn{})
 	register.Emitter1[seeds.Line]()
-	register.Emitter1[seedRef]()
+	register.Emitter1[stagedRef]()
 	register.Emitter1[schema.Failure]()
 	register.Emitter1[commitPart]()
 	register.Iter1[seeds.Line]()
 }
 
 // seedBlock is up to [seedBlockSize] seeds, staged as one object under
-// the staging prefix. Only a [seedRef] to it travels through the runner:
+// the staging prefix. Only a [stagedRef] to it travels through the runner:
 // a runner that keeps elements in memory (the embedded one does, and
 // hands a stage all its input at once) would otherwise hold every seed of
 // the version, several times over, for the whole run.
@@ -40,24 +38,13 @@ type seedBlock struct {
 	Seeds []schema.Seed `json:"seeds"`
 }
 
-// seedRef names a staged seed block.
-type seedRef struct {
-	Key   string `json:"key"`
-	Seeds int    `json:"seeds"`
-}
-
 // seedBlockSize is the number of seeds in a block: small enough that
 // blocks spread evenly over workers (a worker runs up to 128 loops).
 const seedBlockSize = 64
 
-// seedBlockKey is where block i of the seeds is staged.
-func seedBlockKey(staging string, i int) string {
-	return fmt.Sprintf("%s/seeds/%06d.json", staging, i)
-}
-
 // Seed reads or composes the prompts, drops exact duplicates, applies the
 // limit and expands each prompt into its samples. It returns the seeds in
-// blocks (seedBlock), the input lines that failed, and a commit part
+// blocks (stagedRef), the input lines that failed, and a commit part
 // counting both.
 func Seed(s beam.Scope, cfg Config) (seedCol, failed, parts beam.PCollection) {
 	s = s.Scope("Seed")
@@ -91,6 +78,9 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, path string, emit func
 		return nil
 	}
 	for _, l := range lines {
+		// Planning needs the prompt, not the line's exact bytes (only a
+		// failed line keeps those); the global grouping holds every line.
+		l.Raw = nil
 		emit(l)
 	}
 	for _, f := range failures {
@@ -113,7 +103,7 @@ func (fn *composeFn) ProcessElement(_ []byte, emit func(seeds.Line), _ func(sche
 	uri := BuiltinURI(fn.Seed)
 	for i, c := range annotators.Compose(fn.N, fn.Seed) {
 		emit(seeds.Line{
-			Source: schema.Source{URI: uri, Line: int64(i + 1)}, Raw: []byte(c.Text),
+			Source: schema.Source{URI: uri, Line: int64(i + 1)},
 			Prompt: c.Text, Normalized: seeds.Normalize(c.Text), Category: c.Category,
 		})
 	}
@@ -147,7 +137,7 @@ func (fn *planSeedsFn) Teardown() {
 	}
 }
 
-func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(seedRef), part func(commitPart)) error {
+func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(stagedRef), part func(commitPart)) error {
 	var lines []seeds.Line
 	var l seeds.Line
 	for iter(&l) {
@@ -156,18 +146,14 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 	}
 	out, p := PlanSeeds(lines, fn.Dataset, fn.Split, fn.Limit, fn.Samples, fn.Seed)
 	lines = nil
-	refs := make([]seedRef, (len(out)+seedBlockSize-1)/seedBlockSize)
+	refs := make([]stagedRef, (len(out)+seedBlockSize-1)/seedBlockSize)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
 	for i := range refs {
 		block := seedBlock{Seeds: out[i*seedBlockSize : min((i+1)*seedBlockSize, len(out))]}
-		refs[i] = seedRef{Key: seedBlockKey(fn.Staging, i), Seeds: len(block.Seeds)}
-		g.Go(func() error {
-			b, err := json.Marshal(block)
-			if err != nil {
-				return err
-			}
-			return fn.bucket.WriteAll(gctx, refs[i].Key, b, &blob.WriterOptions{ContentType: "application/json"})
+		g.Go(func() (err error) {
+			refs[i], err = stageJSON(gctx, fn.bucket, fn.Staging+"/seeds", block, len(block.Seeds))
+			return err
 		})
 	}
 	if err := g.Wait(); err != nil {
@@ -180,33 +166,6 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 	Progress.Seeded.Add(int64(len(out)))
 	part(p)
 	return nil
-}
-
-// readSeedBlock reads a staged seed block, retrying for up to about a
-// minute: the block is the only copy of its seeds in the run.
-func readSeedBlock(ctx context.Context, b *blob.Bucket, ref seedRef) (seedBlock, error) {
-	var block seedBlock
-	var err error
-	for wait := 250 * time.Millisecond; ; wait *= 2 {
-		var data []byte
-		if data, err = b.ReadAll(ctx, ref.Key); err == nil {
-			if err = json.Unmarshal(data, &block); err == nil {
-				if len(block.Seeds) != ref.Seeds {
-					return block, fmt.Errorf("seed block %s holds %d seeds, want %d", ref.Key, len(block.Seeds), ref.Seeds)
-				}
-				return block, nil
-			}
-			return block, fmt.Errorf("seed block %s: %w", ref.Key, err)
-		}
-		if wait > 32*time.Second {
-			return block, fmt.Errorf("read seed block: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			return block, fmt.Errorf("read seed block: %w", err)
-		case <-time.After(wait):
-		}
-	}
 }
 
 // PlanSeeds orders lines by source, drops exact duplicates of the

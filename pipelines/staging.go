@@ -1,0 +1,78 @@
+package pipelines
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/gcerrors"
+)
+
+// Bulk data between stages (seed blocks, dedup fingerprints) is staged as
+// objects under the staging prefix; only references to them travel
+// through the runner. The embedded runner keeps every pending element in
+// memory and hands a stage all of its input at once, so what travels
+// there is what a run's memory grows with.
+
+// stagedRef names a staged object and the number of records in it.
+type stagedRef struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
+
+// retryStaging runs op until it succeeds, the context ends, or about a
+// minute of backoff has passed: a staged object is the only copy of what
+// it holds, so a short outage of the object store is waited out. A
+// missing object is not retried.
+func retryStaging(ctx context.Context, op func() error) error {
+	var err error
+	for wait := 250 * time.Millisecond; ; wait *= 2 {
+		if err = op(); err == nil || gcerrors.Code(err) == gcerrors.NotFound || wait > 32*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
+}
+
+// stageJSON writes v as JSON under dir, named by the hash of its content
+// (so a retried bundle writes the same object again), and returns its
+// reference.
+func stageJSON(ctx context.Context, b *blob.Bucket, dir string, v any, count int) (stagedRef, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return stagedRef{}, err
+	}
+	sum := sha256.Sum256(data)
+	ref := stagedRef{Key: dir + "/" + hex.EncodeToString(sum[:12]) + ".json", Count: count}
+	err = retryStaging(ctx, func() error {
+		return b.WriteAll(ctx, ref.Key, data, &blob.WriterOptions{ContentType: "application/json"})
+	})
+	if err != nil {
+		return ref, fmt.Errorf("stage %s: %w", ref.Key, err)
+	}
+	return ref, nil
+}
+
+// readJSON reads the staged object of ref into v.
+func readJSON(ctx context.Context, b *blob.Bucket, ref stagedRef, v any) error {
+	var data []byte
+	err := retryStaging(ctx, func() (err error) {
+		data, err = b.ReadAll(ctx, ref.Key)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("read staged %s: %w", ref.Key, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("read staged %s: %w", ref.Key, err)
+	}
+	return nil
+}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"gocloud.dev/blob"
 
@@ -25,6 +26,15 @@ type Backends struct {
 	// Generator lists the base URLs of GPU workers (docs/worker-protocol.md)
 	// that paint, decode and encode; empty means the in-process simulator.
 	Generator []string `json:"generator,omitempty"`
+	// GeneratorTimeout bounds each attempt of a call to a GPU worker,
+	// reading the answer included (zero: 2m, remote.DefaultPoolOptions).
+	// GeneratorRetries is the number of retries of a call after its first
+	// attempt, for transient failures only: refused or reset connections,
+	// timeouts, 429 and 5xx (zero: 5). Neither enters the config hash:
+	// like the concurrency, they do not change what a successful call
+	// returns, so a rerun with other values resumes the staged work.
+	GeneratorTimeout Duration `json:"generator_timeout,omitzero"`
+	GeneratorRetries int      `json:"generator_retries,omitempty"`
 	// Thinker and Critic are the teacher LLMs of the reasoning roles, on
 	// any OpenAI-compatible endpoint; an empty BaseURL means the simulated
 	// reasoner.
@@ -55,6 +65,37 @@ type Teacher struct {
 	MaxTokens  int64          `json:"max_tokens,omitempty"`
 	MaxDollars float64        `json:"max_dollars,omitempty"`
 	Prices     teacher.Prices `json:"prices,omitzero"`
+	// Timeout bounds one request to the role's endpoint (zero: 2m,
+	// teacher.DefaultTimeout; for the drawer 5m, teacher.DefaultDrawTimeout).
+	// Retries is the number of retries of a call after its first attempt,
+	// for transient failures only: timeouts, broken connections, 408, 429
+	// and 5xx (zero: 5). Like Backends.GeneratorTimeout, neither enters the
+	// config hash.
+	Timeout Duration `json:"timeout,omitzero"`
+	Retries int      `json:"retries,omitempty"`
+}
+
+// retryPolicy is the role's retry policy: the library's defaults but for
+// the number of attempts.
+func (t Teacher) retryPolicy() teacher.RetryPolicy {
+	var p teacher.RetryPolicy
+	if t.Retries > 0 {
+		p.MaxAttempts = 1 + t.Retries
+	}
+	return p
+}
+
+// PoolOptions returns the options of the GPU worker pool: the defaults,
+// with the configured timeout and retries.
+func (b Backends) PoolOptions() remote.PoolOptions {
+	o := remote.DefaultPoolOptions()
+	if b.GeneratorTimeout > 0 {
+		o.Timeout = time.Duration(b.GeneratorTimeout)
+	}
+	if b.GeneratorRetries > 0 {
+		o.Retries = b.GeneratorRetries
+	}
+	return o
 }
 
 // apiKey returns the key of a role from the environment.
@@ -80,12 +121,12 @@ func budgetOf(run, role string, t Teacher) *teacher.Budget {
 // reasonerOf builds the teacher client of a role with its wrappers:
 // budget, then retry, then the shared rate limiter, then the client.
 func reasonerOf(run, role string, t Teacher) (inference.Reasoner, error) {
-	c, err := teacher.New(teacher.Config{BaseURL: t.BaseURL, Model: t.Model, APIKey: t.apiKey(role)})
+	c, err := teacher.New(teacher.Config{BaseURL: t.BaseURL, Model: t.Model, APIKey: t.apiKey(role), Timeout: time.Duration(t.Timeout)})
 	if err != nil {
 		return nil, fmt.Errorf("%s teacher: %w", role, err)
 	}
 	var r inference.Reasoner = teacher.NewLimitReasoner(c, teacher.SharedLimiter(t.BaseURL, t.Model, t.Limits))
-	r = teacher.NewRetryReasoner(r, teacher.RetryPolicy{})
+	r = teacher.NewRetryReasoner(r, t.retryPolicy())
 	return teacher.NewBudgetReasoner(r, budgetOf(run, role, t)), nil
 }
 
@@ -146,7 +187,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	simRev := fmt.Sprintf("geometry=%d/%d mistake=%g malformed=%g drift=%g", geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
 	painterID := cache.Identity{Kind: "sim", Model: sim.DefaultPainterModel, Revision: simRev}
 	if len(bk.Generator) > 0 {
-		pool, info, err := OpenWorkers(ctx, bk.Generator, eng)
+		pool, info, err := OpenWorkers(ctx, bk, eng)
 		if err != nil {
 			return nil, err
 		}
@@ -171,23 +212,23 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	}
 	drawerID := cache.Identity{Kind: "sim", Model: sim.DefaultDrawerModel, Revision: simRev}
 	if bk.Drawer.BaseURL != "" {
-		d, err := teacher.NewDrawer(teacher.DrawerConfig{BaseURL: bk.Drawer.BaseURL, Model: bk.Drawer.Model, APIKey: bk.Drawer.apiKey(inference.RoleDraw)})
+		d, err := teacher.NewDrawer(teacher.DrawerConfig{BaseURL: bk.Drawer.BaseURL, Model: bk.Drawer.Model, APIKey: bk.Drawer.apiKey(inference.RoleDraw), Timeout: time.Duration(bk.Drawer.Timeout)})
 		if err != nil {
 			return nil, fmt.Errorf("drawer: %w", err)
 		}
 		var dr inference.Drawer = teacher.NewLimitDrawer(d, teacher.SharedLimiter(bk.Drawer.BaseURL, bk.Drawer.Model, bk.Drawer.Limits))
-		dr = teacher.NewRetryDrawer(dr, teacher.RetryPolicy{})
+		dr = teacher.NewRetryDrawer(dr, bk.Drawer.retryPolicy())
 		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(run, inference.RoleDraw, bk.Drawer))
 		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redactURL(bk.Drawer.BaseURL)}
 	}
 	viewerID := cache.Identity{Kind: "sim", Model: sim.DefaultVLMModel, Revision: simRev}
 	if bk.Judge.BaseURL != "" {
-		c, err := teacher.New(teacher.Config{BaseURL: bk.Judge.BaseURL, Model: bk.Judge.Model, APIKey: bk.Judge.apiKey(inference.RoleJudge)})
+		c, err := teacher.New(teacher.Config{BaseURL: bk.Judge.BaseURL, Model: bk.Judge.Model, APIKey: bk.Judge.apiKey(inference.RoleJudge), Timeout: time.Duration(bk.Judge.Timeout)})
 		if err != nil {
 			return nil, fmt.Errorf("judge teacher: %w", err)
 		}
 		var v inference.Viewer = teacher.NewLimitViewer(c, teacher.SharedLimiter(bk.Judge.BaseURL, bk.Judge.Model, bk.Judge.Limits))
-		v = teacher.NewRetryViewer(v, teacher.RetryPolicy{})
+		v = teacher.NewRetryViewer(v, bk.Judge.retryPolicy())
 		set.viewer = teacher.NewBudgetViewer(v, budgetOf(run, inference.RoleJudge, bk.Judge))
 		viewerID = cache.Identity{Kind: "openai", Model: bk.Judge.Model, Revision: redactURL(bk.Judge.BaseURL)}
 	}
@@ -209,11 +250,12 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	return set, nil
 }
 
-// OpenWorkers opens a pool over GPU workers and checks that they all serve
-// the same model with the configured geometry, so that a wrong endpoint
-// fails the run before any trajectory starts.
-func OpenWorkers(ctx context.Context, endpoints []string, eng inference.Config) (*remote.Pool, worker.Info, error) {
-	pool, err := remote.NewPool(endpoints, remote.DefaultPoolOptions())
+// OpenWorkers opens a pool over the GPU workers of bk (bk.Generator, with
+// bk.PoolOptions) and checks that they all serve the same model with the
+// configured geometry, so that a wrong endpoint fails the run before any
+// trajectory starts.
+func OpenWorkers(ctx context.Context, bk Backends, eng inference.Config) (*remote.Pool, worker.Info, error) {
+	pool, err := remote.NewPool(bk.Generator, bk.PoolOptions())
 	if err != nil {
 		return nil, worker.Info{}, fmt.Errorf("generator: %w", err)
 	}

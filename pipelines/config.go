@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
@@ -147,6 +148,16 @@ func (c Config) Validate() error {
 		role string
 		t    Teacher
 	}{{"thinker", c.Backends.Thinker}, {"critic", c.Backends.Critic}, {"drawer", c.Backends.Drawer}, {"judge", c.Backends.Judge}} {
+		def := "2m"
+		if t.role == "drawer" {
+			def = "5m"
+		}
+		if err := checkTimeout("backends."+t.role+".timeout", t.t.Timeout, def); err != nil {
+			return err
+		}
+		if err := checkRetries("backends."+t.role+".retries", t.t.Retries); err != nil {
+			return err
+		}
 		if t.t.BaseURL == "" {
 			continue
 		}
@@ -166,6 +177,12 @@ func (c Config) Validate() error {
 		if t.t.MaxTokens < 0 || t.t.MaxDollars < 0 {
 			return fmt.Errorf("config backends.%s: negative spending cap", t.role)
 		}
+	}
+	if err := checkTimeout("backends.generator_timeout", c.Backends.GeneratorTimeout, "2m"); err != nil {
+		return err
+	}
+	if err := checkRetries("backends.generator_retries", c.Backends.GeneratorRetries); err != nil {
+		return err
 	}
 	for i, g := range c.Backends.Generator {
 		u, err := url.Parse(g)
@@ -188,13 +205,51 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// Bounds of the timeouts and retries of the GPU workers and the teachers.
+const (
+	// MinTimeout rejects a timeout that no model call meets, such as a
+	// bare number of seconds read as nanoseconds.
+	MinTimeout = 100 * time.Millisecond
+	MaxTimeout = time.Hour
+	MaxRetries = 100
+)
+
+// checkTimeout rejects a negative or absurd timeout; zero is the default def.
+func checkTimeout(field string, d Duration, def string) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("config %s: %s must not be negative (0: the default, %s)", field, d, def)
+	case d > 0 && time.Duration(d) < MinTimeout:
+		return fmt.Errorf("config %s: %s is too short: at least %s (0: the default, %s); %s", field, d, MinTimeout, def, durationHint)
+	case time.Duration(d) > MaxTimeout:
+		return fmt.Errorf("config %s: %s is too long: at most %s (0: the default, %s)", field, d, MaxTimeout, def)
+	}
+	return nil
+}
+
+// checkRetries rejects a negative or absurd number of retries; zero is
+// the default.
+func checkRetries(field string, n int) error {
+	switch {
+	case n < 0:
+		return fmt.Errorf("config %s: %d must not be negative (0: the default, 5)", field, n)
+	case n > MaxRetries:
+		return fmt.Errorf("config %s: %d is too many: at most %d (0: the default, 5)", field, n, MaxRetries)
+	}
+	return nil
+}
+
 // Hash returns the hex SHA-256 of the configuration's canonical JSON,
 // leaving out what does not change the data: the output location, the
-// version name, the code version, the start time, the concurrency and the
-// call cache's location.
+// version name, the code version, the start time, the concurrency, the
+// call cache's location, and the timeouts and retries of the models.
 func (c Config) Hash() string {
 	c.Output, c.Version, c.CodeVersion, c.Created, c.Concurrency = "", "", "", "", 0
 	c.Backends.Cache = ""
+	c.Backends.GeneratorTimeout, c.Backends.GeneratorRetries = 0, 0
+	for _, t := range []*Teacher{&c.Backends.Thinker, &c.Backends.Critic, &c.Backends.Drawer, &c.Backends.Judge} {
+		t.Timeout, t.Retries = 0, 0
+	}
 	b, err := json.Marshal(c)
 	if err != nil {
 		panic(fmt.Sprintf("config hash: %v", err)) // plain data always marshals

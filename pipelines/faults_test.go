@@ -14,8 +14,9 @@ package pipelines
 //
 // docs/faults.md is the matrix of what each case observed.
 //
-// Faults that only show after the hard-wired two-minute timeouts of the
-// worker pool and the teacher client run only with TWIG_FAULT_SLOW=1.
+// The cases that hang a server set short timeouts and few retries
+// (Backends.GeneratorTimeout, GeneratorRetries, Teacher.Timeout, Retries),
+// so that they wait seconds, not the two-minute defaults.
 
 import (
 	"bytes"
@@ -436,14 +437,6 @@ func wantNoVersion(t *testing.T, cfg Config) {
 	}
 }
 
-// slow skips a case that waits out a hard-wired two-minute timeout.
-func slow(t *testing.T) {
-	t.Helper()
-	if os.Getenv("TWIG_FAULT_SLOW") == "" {
-		t.Skip("waits out the pool's and teacher's hard-wired 2m timeouts (remote.DefaultPoolOptions, teacher.DefaultTimeout: pipelines.Backends has no timeout setting); run with TWIG_FAULT_SLOW=1")
-	}
-}
-
 // brief returns the cause of a failed job without prism's stage plan.
 func brief(err error) string {
 	if err == nil {
@@ -535,6 +528,15 @@ func wantHits(t *testing.T, f *faulty, min int64) {
 	}
 }
 
+// wantFast checks that a run that started at start ended within d: far
+// sooner than a two-minute default timeout would allow.
+func wantFast(t *testing.T, start time.Time, d time.Duration) {
+	t.Helper()
+	if took := time.Since(start); took > d {
+		t.Errorf("the run took %v, want under %v: the timeout setting did not reach the client", took.Round(time.Millisecond), d)
+	}
+}
+
 // wantRetryAfter checks that every retried picked request came back no
 // sooner than the Retry-After the fault asked for.
 func wantRetryAfter(t *testing.T, f *faulty, d time.Duration) {
@@ -587,12 +589,28 @@ func TestFaultWorkers(t *testing.T) {
 			})
 		}},
 		{"hang-past-timeout", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {
-			slow(t)
+			// The first 2 generate calls hang; a 2s timeout ends each,
+			// and the retry succeeds.
 			f, u := faultyWorker(t, worker.PathGenerate, firstN(2), hang)
 			cfg := gpu(t, u)
+			cfg.Backends.GeneratorTimeout, cfg.Backends.GeneratorRetries = Duration(2*time.Second), 2
 			return cfg, committed(cfg, func(t *testing.T, o outcome) {
 				wantHits(t, f, 2)
 				o.wantNoneFailed(t)
+			})
+		}},
+		{"hang-always-fails-fast", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {
+			// 10% of the generate calls (by body, so their retries too)
+			// hang every time: with --generator-timeout 1s and
+			// --generator-retries 1 they fail after 2 attempts of 1s.
+			f, u := faultyWorker(t, worker.PathGenerate, byBody(0.1), hang)
+			cfg := gpu(t, u)
+			cfg.Backends.GeneratorTimeout, cfg.Backends.GeneratorRetries = Duration(time.Second), 1
+			start := time.Now()
+			return cfg, committed(cfg, func(t *testing.T, o outcome) {
+				wantHits(t, f, 2)
+				o.wantFailedNaming(t, "timed out", "no answer within 1s", "gave up after 2 attempts")
+				wantFast(t, start, 30*time.Second)
 			})
 		}},
 		{"one-of-three-dead-whole-run", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {
@@ -722,12 +740,28 @@ func TestFaultTeachers(t *testing.T) {
 			})
 		}},
 		{"thinker-timeout", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {
-			slow(t)
+			// The first 2 think calls hang; a 2s timeout ends each, and
+			// the retry succeeds.
 			f, th := teach(t, firstN(2), hang)
+			th.Timeout, th.Retries = Duration(2*time.Second), 2
 			cfg := teachers(t, th, healthy(t))
 			return cfg, committed(cfg, func(t *testing.T, o outcome) {
 				wantHits(t, f, 2)
 				o.wantNoneFailed(t)
+			})
+		}},
+		{"thinker-hang-always-fails-fast", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {
+			// 15% of the think calls (by body, so their retries too) hang
+			// every time: with --teacher-timeout 1s and --teacher-retries
+			// 1 they fail after 2 attempts of 1s.
+			f, th := teach(t, byBody(0.15), hang)
+			th.Timeout, th.Retries = Duration(time.Second), 1
+			cfg := teachers(t, th, healthy(t))
+			start := time.Now()
+			return cfg, committed(cfg, func(t *testing.T, o outcome) {
+				wantHits(t, f, 2)
+				o.wantFailedNaming(t, "think", "timed out", "gave up after attempt 2")
+				wantFast(t, start, 30*time.Second)
 			})
 		}},
 		{"thinker-empty-choices", func(t *testing.T) (Config, func(*testing.T, *exporters.Manifest, error)) {

@@ -392,7 +392,12 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	if b, err = json.Marshal(t); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", seed.ID, err))
 	}
-	if err := fn.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	// The record holds finished GPU and LLM work: a short outage of the
+	// object store is waited out rather than losing it.
+	err = retryStaging(ctx, func() error {
+		return fn.bucket.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"})
+	})
+	if err != nil {
 		return failed(fmt.Errorf("stage %s: %w", key, err))
 	}
 	// The metrics need only the trajectory's text: drop the payloads now.

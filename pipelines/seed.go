@@ -78,9 +78,10 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, path string, emit func
 		return nil
 	}
 	for _, l := range lines {
-		// Planning needs the prompt, not the line's exact bytes (only a
-		// failed line keeps those); the global grouping holds every line.
-		l.Raw = nil
+		// The global grouping holds every line: it carries the prompt only,
+		// not the line's exact bytes (only a failed line keeps those) nor
+		// the normalised prompt, which planning recomputes.
+		l.Raw, l.Normalized = nil, ""
 		emit(l)
 	}
 	for _, f := range failures {
@@ -104,7 +105,7 @@ func (fn *composeFn) ProcessElement(_ []byte, emit func(seeds.Line), _ func(sche
 	for i, c := range annotators.Compose(fn.N, fn.Seed) {
 		emit(seeds.Line{
 			Source: schema.Source{URI: uri, Line: int64(i + 1)},
-			Prompt: c.Text, Normalized: seeds.Normalize(c.Text), Category: c.Category,
+			Prompt: c.Text, Category: c.Category,
 		})
 	}
 }
@@ -141,6 +142,7 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 	var lines []seeds.Line
 	var l seeds.Line
 	for iter(&l) {
+		l.Normalized = seeds.Normalize(l.Prompt)
 		lines = append(lines, l)
 		l = seeds.Line{}
 	}

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"syscall"
 	"time"
 
 	"gocloud.dev/blob"
@@ -27,11 +29,11 @@ type stagedRef struct {
 // retryStaging runs op until it succeeds, the context ends, or about a
 // minute of backoff has passed: a staged object is the only copy of what
 // it holds, so a short outage of the object store is waited out. A
-// missing object is not retried.
+// missing object, a full disk or a refused permission is not retried.
 func retryStaging(ctx context.Context, op func() error) error {
 	var err error
 	for wait := 250 * time.Millisecond; ; wait *= 2 {
-		if err = op(); err == nil || gcerrors.Code(err) == gcerrors.NotFound || wait > 32*time.Second {
+		if err = op(); err == nil || !transient(err) || wait > 32*time.Second {
 			return err
 		}
 		select {
@@ -75,4 +77,13 @@ func readJSON(ctx context.Context, b *blob.Bucket, ref stagedRef, v any) error {
 		return fmt.Errorf("read staged %s: %w", ref.Key, err)
 	}
 	return nil
+}
+
+// transient reports whether a storage error may go away by itself.
+func transient(err error) bool {
+	switch gcerrors.Code(err) {
+	case gcerrors.NotFound, gcerrors.PermissionDenied, gcerrors.InvalidArgument, gcerrors.FailedPrecondition:
+		return false
+	}
+	return !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, syscall.EROFS)
 }

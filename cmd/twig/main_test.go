@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/pipelines"
@@ -85,6 +86,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 	os.WriteFile(badJSON, []byte("{\n  \"dataset\": \"x\",\n  \"no_such_knob\": 3\n}\n"), 0o644)
 	typeJSON := filepath.Join(dir, "type.json")
 	os.WriteFile(typeJSON, []byte("{\n  \"engine\": {\n    \"k\": \"three\"\n  }\n}\n"), 0o644)
+	durJSON := filepath.Join(dir, "dur.json")
+	os.WriteFile(durJSON, []byte("{\n  \"backends\": {\n    \"generator_timeout\": \"2x\"\n  }\n}\n"), 0o644)
+	// The thinker's timeout is fine; the critic's, on line 5, is not.
+	roleJSON := filepath.Join(dir, "role.json")
+	os.WriteFile(roleJSON, []byte("{\"backends\": {\n  \"thinker\": {\"timeout\": \"30s\"},\n  \"generator_retries\": 2,\n  \"critic\": {\n    \"timeout\": \"2 minutes\"\n  }\n}}\n"), 0o644)
 	tests := []struct {
 		name   string
 		config func(*pipelines.Config)
@@ -109,6 +115,15 @@ func TestRunRejectsBadInput(t *testing.T) {
 		{"theta 150 with models", func(c *pipelines.Config) { c.Engine.Theta = 150 }, withModels(runOptions{out: dir}), "config theta:"},
 		{"output not writable", nil, withModels(runOptions{out: filepath.Join(aFile, "sub")}), "a-file"},
 		{"unreachable GPU worker", func(c *pipelines.Config) { c.Backends.Generator = []string{"http://127.0.0.1:1"} }, runOptions{out: dir}, "generator:"},
+		{"negative generator timeout", func(c *pipelines.Config) {
+			c.Backends.Generator, c.Backends.GeneratorTimeout = []string{models.URL}, pipelines.Duration(-time.Second)
+		}, runOptions{out: dir}, "config backends.generator_timeout: -1s must not be negative"},
+		{"negative generator retries", func(c *pipelines.Config) {
+			c.Backends.Generator, c.Backends.GeneratorRetries = []string{models.URL}, -2
+		}, runOptions{out: dir}, "config backends.generator_retries: -2 must not be negative"},
+		{"negative teacher timeout", nil, withModels(runOptions{out: dir, limits: pipelines.Teacher{Timeout: pipelines.Duration(-time.Minute)}}), "config backends.thinker.timeout: -1m0s must not be negative"},
+		{"negative teacher retries", nil, withModels(runOptions{out: dir, limits: pipelines.Teacher{Retries: -1}}), "config backends.thinker.retries: -1 must not be negative"},
+		{"judge timeout in nanoseconds", func(c *pipelines.Config) { c.Backends.Judge.Timeout = 90 }, withModels(runOptions{out: dir}), "config backends.judge.timeout: 90ns is too short"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,6 +143,8 @@ func TestRunRejectsBadInput(t *testing.T) {
 	for _, tc := range []struct{ file, want string }{
 		{badJSON, "bad.json:3: json: unknown field \"no_such_knob\""},
 		{typeJSON, "type.json:3:"},
+		{durJSON, `dur.json:3: json: cannot unmarshal string "2x" (want a duration such as "30s", "2m" or "1m30s") into Go struct field Backends.backends.generator_timeout`},
+		{roleJSON, `role.json:5: json: cannot unmarshal string "2 minutes" (want a duration such as`},
 	} {
 		cfg := pipelines.DefaultConfig()
 		if err := loadConfigFile(tc.file, &cfg); err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -65,6 +65,18 @@ type runOptions struct {
 // applyTeachers fills the reasoning roles from the teacher flags: every
 // role takes --teacher and --teacher-model unless its own flags say otherwise.
 func (o runOptions) applyTeachers(b *pipelines.Backends) {
+	// from starts a role from the flags, keeping the timeout and retries
+	// the config file gave the role unless a flag sets them.
+	from := func(old pipelines.Teacher) pipelines.Teacher {
+		lim := o.limits
+		if lim.Timeout == 0 {
+			lim.Timeout = old.Timeout
+		}
+		if lim.Retries == 0 {
+			lim.Retries = old.Retries
+		}
+		return lim
+	}
 	role := func(t *pipelines.Teacher, url, model string) {
 		if url == "" {
 			url = o.teacher
@@ -75,24 +87,37 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 		if url == "" {
 			return
 		}
-		lim := o.limits
+		lim := from(*t)
 		lim.BaseURL, lim.Model, lim.KeyEnv = url, model, t.KeyEnv
 		*t = lim
 	}
 	role(&b.Thinker, o.thinker, o.thinkerModel)
 	role(&b.Critic, o.critic, o.criticModel)
 	if o.drawer != "" {
-		lim := o.limits
+		lim := from(b.Drawer)
 		lim.BaseURL, lim.Model = o.drawer, o.drawerModel
 		b.Drawer = lim
 	}
 	if o.judge != "" {
-		lim := o.limits
+		lim := from(b.Judge)
 		lim.BaseURL, lim.Model, lim.KeyEnv = o.judge, o.judgeModel, b.Judge.KeyEnv
 		if lim.Model == "" {
 			lim.Model = o.teacherModel
 		}
 		b.Judge = lim
+	}
+	// --teacher-timeout and --teacher-retries apply to every teacher role,
+	// the ones the config file configures too, over their own values.
+	for _, t := range []*pipelines.Teacher{&b.Thinker, &b.Critic, &b.Drawer, &b.Judge} {
+		if t.BaseURL == "" {
+			continue
+		}
+		if o.limits.Timeout != 0 {
+			t.Timeout = o.limits.Timeout
+		}
+		if o.limits.Retries != 0 {
+			t.Retries = o.limits.Retries
+		}
 	}
 }
 
@@ -174,7 +199,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	}
 	if len(cfg.Backends.Generator) > 0 {
 		// Reject unreachable or mismatched workers before any model call.
-		pool, info, err := pipelines.OpenWorkers(ctx, cfg.Backends.Generator, cfg.Engine)
+		pool, info, err := pipelines.OpenWorkers(ctx, cfg.Backends, cfg.Engine)
 		if err != nil {
 			return err
 		}
@@ -257,6 +282,8 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 		}
 		return nil
 	})
+	fs.Var(&durationFlag{&c.Backends.GeneratorTimeout}, "generator-timeout", "time `limit` of each attempt of a GPU worker call, e.g. 30s or 5m (0: 2m)")
+	fs.IntVar(&c.Backends.GeneratorRetries, "generator-retries", c.Backends.GeneratorRetries, "retries of a GPU worker call after a transient failure (connection, timeout, 429, 5xx) (0: 5)")
 	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from OPENAI_API_KEY or TWIG_<ROLE>_API_KEY; default: the simulated reasoner")
 	fs.StringVar(&o.teacherModel, "teacher-model", "", "model `name` for every reasoning role")
 	fs.StringVar(&o.thinker, "thinker", "", "base `URL` of the thinker (overrides --teacher)")
@@ -276,6 +303,8 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.Float64Var(&o.limits.MaxDollars, "teacher-max-dollars", 0, "spending cap per role in dollars at the prices below (0: none)")
 	fs.Float64Var(&o.limits.Prices.InputPerMillion, "teacher-price-input", 0, "dollars per million input tokens")
 	fs.Float64Var(&o.limits.Prices.OutputPerMillion, "teacher-price-output", 0, "dollars per million output tokens")
+	fs.Var(&durationFlag{&o.limits.Timeout}, "teacher-timeout", "time `limit` of one request of every teacher role, e.g. 30s or 5m (0: 2m, 5m for the drawer)")
+	fs.IntVar(&o.limits.Retries, "teacher-retries", 0, "retries of a teacher call after a transient failure (timeout, connection, 408, 429, 5xx), every role (0: 5)")
 	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
 	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
@@ -322,10 +351,29 @@ func beamFlag(name string) bool {
 	return ours.Lookup(name) == nil
 }
 
+// durationFlag sets a config duration from a flag such as 2m or 30s.
+type durationFlag struct{ d *pipelines.Duration }
+
+func (f *durationFlag) String() string {
+	if f == nil || f.d == nil {
+		return "0s"
+	}
+	return f.d.String()
+}
+
+func (f *durationFlag) Set(s string) error {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	if err != nil {
+		return fmt.Errorf(`%q is not a duration: want e.g. "30s", "2m" or "1m30s"`, s)
+	}
+	*f.d = pipelines.Duration(d)
+	return nil
+}
+
 func printFlag(w io.Writer, f *flag.Flag) {
 	name, usage := flag.UnquoteUsage(f)
 	fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, name, usage)
-	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+	if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "false" {
 		fmt.Fprintf(w, " (default %s)", f.DefValue)
 	}
 	fmt.Fprintln(w)
@@ -362,8 +410,12 @@ func loadConfigFile(file string, cfg *pipelines.Config) error {
 		switch {
 		case errors.As(err, &se):
 			line = lineAt(se.Offset)
-		case errors.As(err, &te):
+		case errors.As(err, &te) && te.Offset > 0:
 			line = lineAt(te.Offset)
+		case errors.As(err, &te) && te.Field != "":
+			// A value's own UnmarshalJSON (a duration) knows no offset:
+			// point at the field's key, found along its path.
+			line = lineAt(fieldOffset(b, te.Field))
 		default:
 			// An unknown field: point at the key itself.
 			if _, field, ok := strings.Cut(err.Error(), "unknown field "); ok {
@@ -375,6 +427,24 @@ func loadConfigFile(file string, cfg *pipelines.Config) error {
 		return fmt.Errorf("%s:%d: %w", file, line, err)
 	}
 	return nil
+}
+
+// fieldOffset returns the offset of the key of the field at path (dotted
+// JSON names, as json.UnmarshalTypeError.Field gives it) in the JSON text
+// b: each name is looked for after the previous one. It is a best guess,
+// for error messages only.
+func fieldOffset(b []byte, path string) int64 {
+	off, at := 0, 0
+	for _, name := range strings.Split(path, ".") {
+		key := []byte(strconv.Quote(name))
+		i := bytes.Index(b[off:], key)
+		if i < 0 {
+			break
+		}
+		at = off + i
+		off = at + len(key)
+	}
+	return int64(at)
 }
 
 func parseInts(s string) ([]int, error) {

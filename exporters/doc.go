@@ -39,8 +39,9 @@
 // # Determinism
 //
 // The same rows give byte-identical shards, so a rerun of the same config
-// gives the same SHA-256s. The writer settings are fixed (zstd, 100 rows
-// per row group, 1 MiB pages, data page v2); created_by is a constant and
+// gives the same SHA-256s. The writer settings are fixed (zstd with a
+// one-page window, row groups cut at about 8 MiB of unencoded rows or
+// 10,000 rows, 256 KiB pages, data page v2); created_by is a constant and
 // the key/value metadata holds only the schema version and the Hugging
 // Face features, never a time or a host. The manifest's Created is its only
 // run-varying field, and the card does not show it.

@@ -1,6 +1,7 @@
 package exporters
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -20,12 +21,17 @@ import (
 // shard, and so the SHA-256 in every manifest: treat them as part of the
 // format.
 const (
-	// DefaultRowGroupRows is the default number of rows in a row group:
-	// 100, as the datasets library uses for image datasets. A trajectory
-	// holds a final image and a canvas per attempt (4 or more PNGs), so a
-	// row group is tens of MB: small enough for a reader to stream, and the
-	// writer holds about one row group in memory.
-	DefaultRowGroupRows = 100
+	// DefaultRowGroupBytes is the size at which a row group is cut, by
+	// the rows' approximate unencoded size (their strings and byte slices
+	// plus 8 bytes per other field): small enough for a reader to stream
+	// and for the writer, which holds one row group, and large enough that
+	// the per-row-group metadata the writer keeps until the file closes
+	// (column chunks, column and offset indexes) stays small. A fixed row
+	// count cannot do both: a simulated trajectory is 5 KB, a real one with
+	// its PNG canvases 1 MB or more, an sft row 500 bytes.
+	DefaultRowGroupBytes = 8 << 20
+	// DefaultRowGroupRows caps the rows of a row group.
+	DefaultRowGroupRows = 10000
 	// PageBufferBytes is the size at which the writer cuts a data page.
 	PageBufferBytes = 256 << 10
 	// writeBufferBytes buffers the writes to the bucket (does not change the bytes).
@@ -54,11 +60,15 @@ const (
 )
 
 // ShardOptions are the settings of a shard writer. The zero value is the
-// default: zstd, DefaultRowGroupRows rows per row group.
+// default: zstd, row groups cut at DefaultRowGroupBytes or
+// DefaultRowGroupRows rows, whichever comes first.
 type ShardOptions struct {
-	// RowGroupRows is the number of rows per row group; 0 means
+	// RowGroupRows is the most rows per row group; 0 means
 	// DefaultRowGroupRows.
 	RowGroupRows int64
+	// RowGroupBytes is the approximate unencoded size at which a row
+	// group is cut; 0 means DefaultRowGroupBytes.
+	RowGroupBytes int64
 	// Compression is CompressionZstd (the default when empty),
 	// CompressionSnappy or CompressionNone.
 	Compression string
@@ -69,10 +79,7 @@ type ShardOptions struct {
 }
 
 func (o ShardOptions) writerOptions(rowType reflect.Type) ([]parquet.WriterOption, error) {
-	rows := o.RowGroupRows
-	if rows <= 0 {
-		rows = DefaultRowGroupRows
-	}
+	rows := cmp.Or(max(o.RowGroupRows, 0), DefaultRowGroupRows)
 	var codec compress.Codec
 	switch o.Compression {
 	case "", CompressionZstd:
@@ -147,8 +154,11 @@ type ShardWriter[T any] struct {
 	hash   hash.Hash
 	out    *asyncWriter
 	rows   int64
-	err    error // sticky: the first error, after which the write is aborted
-	closed bool
+	// The open row group: its rows and approximate size, and the limits.
+	groupRows, groupBytes int64
+	maxRows, maxBytes     int64
+	err                   error // sticky: the first error, after which the write is aborted
+	closed                bool
 }
 
 // NewShardWriter starts writing the shard at path, relative to prefix, in
@@ -166,7 +176,8 @@ func NewShardWriter[T any](ctx context.Context, bucket *blob.Bucket, prefix, pat
 		cancel()
 		return nil, fmt.Errorf("write shard %s: %w", path, err)
 	}
-	w := &ShardWriter[T]{path: path, cancel: cancel, bw: bw, hash: sha256.New()}
+	w := &ShardWriter[T]{path: path, cancel: cancel, bw: bw, hash: sha256.New(),
+		maxRows: cmp.Or(max(opts.RowGroupRows, 0), DefaultRowGroupRows), maxBytes: cmp.Or(max(opts.RowGroupBytes, 0), DefaultRowGroupBytes)}
 	w.out = newAsyncWriter(bw, w.hash, 4)
 	err = catch(func() error {
 		w.pw = parquet.NewGenericWriter[T](w.out, popts...)
@@ -194,11 +205,73 @@ func (w *ShardWriter[T]) Write(rows []T) error {
 			}
 		}
 	}
-	if err := catch(func() error { _, err := w.pw.Write(rows); return err }); err != nil {
-		return w.fail(err)
+	for i := range rows {
+		err := catch(func() error {
+			if _, err := w.pw.Write(rows[i : i+1]); err != nil {
+				return err
+			}
+			w.groupRows++
+			w.groupBytes += int64(approxSize(reflect.ValueOf(&rows[i]).Elem()))
+			switch {
+			case w.groupRows >= w.maxRows:
+				// The parquet writer cuts the row group itself at maxRows.
+				w.groupRows, w.groupBytes = 0, 0
+			case w.groupBytes >= w.maxBytes:
+				w.groupRows, w.groupBytes = 0, 0
+				return w.pw.Flush()
+			}
+			return nil
+		})
+		if err != nil {
+			return w.fail(err)
+		}
+		w.rows++
 	}
-	w.rows += int64(len(rows))
 	return nil
+}
+
+// approxSize is the unencoded size of v as row groups are cut by: the
+// bytes of its strings and byte slices, 8 per other scalar.
+func approxSize(v reflect.Value) int {
+	switch v.Kind() {
+	case reflect.String:
+		return v.Len()
+	case reflect.Slice:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			return v.Len()
+		}
+		n := 0
+		for i := range v.Len() {
+			n += approxSize(v.Index(i))
+		}
+		return n
+	case reflect.Array:
+		n := 0
+		for i := range v.Len() {
+			n += approxSize(v.Index(i))
+		}
+		return n
+	case reflect.Struct:
+		n := 0
+		for i := range v.NumField() {
+			if v.Type().Field(i).IsExported() {
+				n += approxSize(v.Field(i))
+			}
+		}
+		return n
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return 0
+		}
+		return approxSize(v.Elem())
+	case reflect.Map:
+		n := 0
+		for it := v.MapRange(); it.Next(); {
+			n += approxSize(it.Key()) + approxSize(it.Value())
+		}
+		return n
+	}
+	return 8
 }
 
 // Close finishes the file, commits the object and returns its ShardInfo.

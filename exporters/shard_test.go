@@ -442,3 +442,52 @@ func TestStrippedTrajectoryRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestRowGroupsCutBySize: row groups end once their rows' approximate
+// size reaches RowGroupBytes, or at RowGroupRows, whichever comes first,
+// and the shard's rows read back whole either way.
+func TestRowGroupsCutBySize(t *testing.T) {
+	const image = 64 << 10
+	for _, tt := range []struct {
+		name       string
+		opts       ShardOptions
+		wantGroups []int64 // rows per row group
+	}{
+		{"bytes", ShardOptions{RowGroupBytes: 4*image - 1}, []int64{4, 4, 2}},
+		{"rows first", ShardOptions{RowGroupBytes: 4*image - 1, RowGroupRows: 3}, []int64{3, 3, 3, 1}},
+		{"bytes first", ShardOptions{RowGroupBytes: 2*image - 1, RowGroupRows: 3}, []int64{2, 2, 2, 2, 2}},
+		{"default", ShardOptions{}, []int64{10}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			bucket := memblob.OpenBucket(nil)
+			defer bucket.Close()
+			rows := testRows(10, schema.StatusAccepted)
+			for i := range rows {
+				rows[i].FinalImage.Bytes = bytes.Repeat([]byte{byte(i)}, image)
+			}
+			if _, err := WriteShard(ctx, bucket, "", "x.parquet", rows, tt.opts); err != nil {
+				t.Fatal(err)
+			}
+			b, err := bucket.ReadAll(ctx, "x.parquet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := parquet.OpenFile(bytes.NewReader(b), int64(len(b)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, rg := range f.RowGroups() {
+				got = append(got, rg.NumRows())
+			}
+			if !reflect.DeepEqual(got, tt.wantGroups) {
+				t.Errorf("rows per row group = %v, want %v", got, tt.wantGroups)
+			}
+			back, err := ReadShard[schema.Trajectory](ctx, bucket, "", "x.parquet")
+			if err != nil || !sameRows(back, rows) {
+				t.Errorf("rows read back differ (err %v)", err)
+			}
+		})
+	}
+}

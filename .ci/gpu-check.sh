@@ -81,58 +81,7 @@ export PYTHONPATH="$PWD/inference/janus${PYTHONPATH:+:$PYTHONPATH}"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 
-T0=$SECONDS
-SUMMARY=()
-SERVER_PID=""
-
-left() { echo $((BUDGET - (SECONDS - T0))); }
-note() { echo "== [$((SECONDS - T0))s] $*"; }
-record() { SUMMARY+=("$(printf '%-8s %s' "$1" "$2")"); note "$1: $2"; }
-
-if command -v timeout >/dev/null 2>&1; then HAVE_TIMEOUT=1; else HAVE_TIMEOUT=0; fi
-
-# limit CAP MIN: the seconds a step may take (its cap, or the time left), or
-# nothing when less than MIN seconds are left.
-limit() {
-  local cap=$1 min=$2 l
-  l=$(left)
-  if [ "$l" -lt "$min" ]; then return 1; fi
-  if [ "$l" -lt "$cap" ]; then echo "$l"; else echo "$cap"; fi
-}
-
-# run_limited SECONDS CMD...: CMD under a time limit; its exit status (124 or
-# 137 when the limit killed it).
-run_limited() {
-  local secs=$1; shift
-  if [ "$HAVE_TIMEOUT" = 1 ]; then
-    timeout --signal=TERM --kill-after=5 "$secs" "$@"
-  else
-    "$@"
-  fi
-}
-
-# step NAME CAP MIN CMD...: runs CMD, records ok / FAILED / TIMEOUT / SKIPPED.
-step() {
-  local name=$1 cap=$2 min=$3; shift 3
-  local secs t rc
-  if [[ "$SKIP" == *" $name "* ]]; then record "$name" "SKIPPED (GPU_CHECK_SKIP)"; return 0; fi
-  if ! secs=$(limit "$cap" "$min"); then
-    record "$name" "SKIPPED (only $(left)s of the ${BUDGET}s budget left, needs ${min}s)"; return 0
-  fi
-  note "$name: start (limit ${secs}s)"
-  t=$SECONDS
-  set +e
-  # A bash running the (exported) function: timeout signals its whole process group.
-  run_limited "$secs" bash -c '"$@"' "$name" "$@"
-  rc=$?
-  set -e
-  case $rc in
-    0) record "$name" "ok ($((SECONDS - t))s)" ;;
-    124|137) record "$name" "TIMEOUT after $((SECONDS - t))s (limit ${secs}s)" ;;
-    *) record "$name" "FAILED rc=$rc ($((SECONDS - t))s)" ;;
-  esac
-  return 0
-}
+source "$(dirname "$0")/gpu-lib.sh"
 
 stop_server() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then

@@ -83,11 +83,11 @@ type shardTask struct {
 func Export(s beam.Scope, cfg Config, sums, dups, failed, parts beam.PCollection) beam.PCollection {
 	s = s.Scope("Export")
 	prefix := VersionPrefix(cfg)
-	rows := beam.ParDo(s, &decideFn{Output: cfg.Output, Staging: StagingPrefix(cfg), Policy: cfg.Policy},
+	rows := beam.ParDo(s, &decideFn{bucketFn: bucketFn{Output: cfg.Output}, Staging: StagingPrefix(cfg), Policy: cfg.Policy},
 		sums, beam.SideInput{Input: dups})
 	tasks := beam.ParDo(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split, WebDataset: cfg.WebDataset},
 		beam.GroupByKey(s, beam.AddFixedKey(s, rows)))
-	shards := beam.ParDo(s, &writeShardFn{Output: cfg.Output, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT, Policy: cfg.Policy},
+	shards := beam.ParDo(s, &writeShardFn{bucketFn: bucketFn{Output: cfg.Output}, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT, Policy: cfg.Policy},
 		beam.Reshuffle(s, tasks), beam.SideInput{Input: dups})
 	failedShards := beam.ParDo(s, &writeFailedFn{Output: cfg.Output, Prefix: prefix},
 		beam.GroupByKey(s, beam.AddFixedKey(s, failed)))
@@ -101,25 +101,10 @@ func Export(s beam.Scope, cfg Config, sums, dups, failed, parts beam.PCollection
 // near-duplicate's is decided again from its staged judge results and its
 // dedup results.
 type decideFn struct {
-	Output  string         `json:"output"`
+	bucketFn
 	Staging string         `json:"staging"`
 	Policy  filters.Policy `json:"policy"`
-	bucket  *blob.Bucket
 	dups    dupIndex
-}
-
-func (fn *decideFn) Setup(ctx context.Context) (err error) {
-	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
-	if err != nil {
-		return fmt.Errorf("decide setup: open %s: %w", redactURL(fn.Output), err)
-	}
-	return nil
-}
-
-func (fn *decideFn) Teardown() {
-	if fn.bucket != nil {
-		fn.bucket.Close()
-	}
 }
 
 func (fn *decideFn) ProcessElement(ctx context.Context, b summaries, dups func(*dupResult) bool, emit func(summaries)) error {
@@ -195,27 +180,12 @@ func (fn *planShardsFn) ProcessElement(_ int, iter func(*summaries) bool, emit f
 // verdict. Rows stream through one at a time, so memory holds one row
 // group, not the shard.
 type writeShardFn struct {
-	Output  string           `json:"output"`
+	bucketFn
 	Prefix  string           `json:"prefix"`
 	Staging string           `json:"staging"`
 	SFT     exporters.SFTMix `json:"sft"`
 	Policy  filters.Policy   `json:"policy"`
-	bucket  *blob.Bucket
 	dups    dupIndex
-}
-
-func (fn *writeShardFn) Setup(ctx context.Context) (err error) {
-	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
-	if err != nil {
-		return fmt.Errorf("write shard setup: open %s: %w", redactURL(fn.Output), err)
-	}
-	return nil
-}
-
-func (fn *writeShardFn) Teardown() {
-	if fn.bucket != nil {
-		fn.bucket.Close()
-	}
 }
 
 func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, dups func(*dupResult) bool, emit func(commitPart)) error {

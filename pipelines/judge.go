@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"gocloud.dev/blob"
 
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/schema"
@@ -36,27 +35,12 @@ type dupResult struct {
 // nothing but the fingerprints is ever gathered in one place.
 func Judge(s beam.Scope, cfg Config, prints beam.PCollection) beam.PCollection {
 	s = s.Scope("Judge")
-	return beam.ParDo(s, &judgeFn{Dedup: cfg.Dedup, Output: cfg.Output}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
+	return beam.ParDo(s, &judgeFn{bucketFn: bucketFn{Output: cfg.Output}, Dedup: cfg.Dedup}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
 }
 
 type judgeFn struct {
-	Dedup  dedup.Options `json:"dedup"`
-	Output string        `json:"output"`
-	bucket *blob.Bucket
-}
-
-func (fn *judgeFn) Setup(ctx context.Context) (err error) {
-	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
-	if err != nil {
-		return fmt.Errorf("judge setup: open %s: %w", redactURL(fn.Output), err)
-	}
-	return nil
-}
-
-func (fn *judgeFn) Teardown() {
-	if fn.bucket != nil {
-		fn.bucket.Close()
-	}
+	bucketFn
+	Dedup dedup.Options `json:"dedup"`
 }
 
 func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedRef) bool, emit func(dupResult)) error {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
-	"gocloud.dev/blob"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/twigdata/twig/annotators"
@@ -58,7 +57,7 @@ func Seed(s beam.Scope, cfg Config) (seedCol, failed, parts beam.PCollection) {
 	seedCol, parts = beam.ParDo2(s, &planSeedsFn{
 		Dataset: cfg.Dataset, Split: cfg.Split, Limit: cfg.Limit,
 		Samples: cfg.SamplesPerPrompt, Seed: cfg.Seed,
-		Output: cfg.Output, Staging: StagingPrefix(cfg),
+		Staging: StagingPrefix(cfg), bucketFn: bucketFn{Output: cfg.Output},
 	}, grouped)
 	// The plan runs on one worker; spread the samples out again.
 	return beam.Reshuffle(s, seedCol), failed, parts
@@ -119,23 +118,8 @@ type planSeedsFn struct {
 	Limit   int    `json:"limit"`
 	Samples int    `json:"samples"`
 	Seed    int64  `json:"seed"`
-	Output  string `json:"output"`
 	Staging string `json:"staging"`
-	bucket  *blob.Bucket
-}
-
-func (fn *planSeedsFn) Setup(ctx context.Context) (err error) {
-	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
-	if err != nil {
-		return fmt.Errorf("seed setup: open %s: %w", redactURL(fn.Output), err)
-	}
-	return nil
-}
-
-func (fn *planSeedsFn) Teardown() {
-	if fn.bucket != nil {
-		fn.bucket.Close()
-	}
+	bucketFn
 }
 
 func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*seeds.Line) bool, emit func(stagedRef), part func(commitPart)) error {

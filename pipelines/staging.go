@@ -87,3 +87,24 @@ func transient(err error) bool {
 	}
 	return !errors.Is(err, syscall.ENOSPC) && !errors.Is(err, syscall.EDQUOT) && !errors.Is(err, syscall.EROFS)
 }
+
+// bucketFn gives a DoFn the output bucket, opened once per DoFn instance:
+// embed it, and set Output.
+type bucketFn struct {
+	Output string `json:"output"`
+	bucket *blob.Bucket
+}
+
+func (fn *bucketFn) Setup(ctx context.Context) (err error) {
+	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", redactURL(fn.Output), err)
+	}
+	return nil
+}
+
+func (fn *bucketFn) Teardown() {
+	if fn.bucket != nil {
+		fn.bucket.Close()
+	}
+}

@@ -398,7 +398,11 @@ func (p *Pool) release(ep *endpoint, err error) {
 	ep.inFlight--
 	switch {
 	case err == nil:
-		ep.lastErr = nil
+		// An unhealthy endpoint stays so until a probe passes, and keeps
+		// the error that made it so: an UnavailableError names that cause.
+		if ep.healthy {
+			ep.lastErr = nil
+		}
 	case IsTransient(err):
 		ep.lastErr = err
 		var e *Error

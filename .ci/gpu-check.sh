@@ -206,25 +206,6 @@ EOF
   return $rc
 }
 
-http_wrapper() { # step() runs commands, not functions with their own limits: this records it
-  local name=http cap=170 min=60 secs t rc
-  if [[ "$SKIP" == *" $name "* ]]; then record "$name" "SKIPPED (GPU_CHECK_SKIP)"; return 0; fi
-  if ! secs=$(limit "$cap" "$min"); then
-    record "$name" "SKIPPED (only $(left)s of the ${BUDGET}s budget left, needs ${min}s)"; return 0
-  fi
-  note "$name: start (limit ${secs}s, plus up to 15s to stop the worker)"
-  t=$SECONDS
-  set +e
-  http_step "$((secs - 5))"
-  rc=$?
-  set -e
-  case $rc in
-    0) record "$name" "ok ($((SECONDS - t))s)" ;;
-    124|137) record "$name" "TIMEOUT after $((SECONDS - t))s" ;;
-    *) record "$name" "FAILED rc=$rc ($((SECONDS - t))s)" ;;
-  esac
-}
-
 summarize() {
   echo
   echo "== summary (device $DEVICE, $((SECONDS - T0))s of the ${BUDGET}s budget)"
@@ -272,7 +253,7 @@ main() {
   if [ "$env_ok" = 1 ]; then
     step pytest 120 30 pytest_step
     step bench 180 60 bench_step "$MODEL_7B" "$OUT/bench-7b.jsonl"
-    http_wrapper
+    own_step http 170 60 ", plus up to 15s to stop the worker" http_step
     step bench1b 150 80 bench_step "$MODEL_1B" "$OUT/bench-1b.jsonl"
   else
     record rest "SKIPPED: the environment check failed (see above): missing packages or no CUDA"

@@ -197,25 +197,6 @@ EOF
   return $rc
 }
 
-http_wrapper() {
-  local name=http cap=80 min=45 secs t rc
-  if [[ "$SKIP" == *" $name "* ]]; then record "$name" "SKIPPED (GPU_CHECK_SKIP)"; return 0; fi
-  if ! secs=$(limit "$cap" "$min"); then
-    record "$name" "SKIPPED (only $(left)s of the ${BUDGET}s budget left, needs ${min}s)"; return 0
-  fi
-  note "$name: start (limit ${secs}s for the load test, plus up to 25s for the SIGTERM test)"
-  t=$SECONDS
-  set +e
-  http_step "$((secs - 5))"
-  rc=$?
-  set -e
-  case $rc in
-    0) record "$name" "ok ($((SECONDS - t))s)" ;;
-    124|137) record "$name" "TIMEOUT after $((SECONDS - t))s" ;;
-    *) record "$name" "FAILED rc=$rc ($((SECONDS - t))s)" ;;
-  esac
-}
-
 summarize() {
   echo
   echo "== summary (device $DEVICE, $((SECONDS - T0))s of the ${BUDGET}s budget)"
@@ -270,7 +251,7 @@ main() {
     step pytest 110 40 pytest_step
     step graphs 75 40 bench_step "$OUT/bench-7b-graphs.jsonl" --cuda-graphs
     step eager 70 40 bench_step "$OUT/bench-7b-eager.jsonl"
-    http_wrapper
+    own_step http 80 45 " for the load test, plus up to 25s for the SIGTERM test" http_step
   else
     record rest "SKIPPED: the environment check failed (see above)"
   fi

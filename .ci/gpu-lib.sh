@@ -33,18 +33,29 @@ run_limited() {
 }
 
 # step NAME CAP MIN CMD...: runs CMD, records ok / FAILED / TIMEOUT / SKIPPED.
-step() {
-  local name=$1 cap=$2 min=$3; shift 3
+step() { _step "" "$@"; }
+
+# own_step NAME CAP MIN NOTE FUNC: the same for a function that keeps its own
+# limits (a worker in the background to stop): FUNC runs in this shell with
+# the step's limit less 5 s as its argument; NOTE is added to the start line.
+own_step() { local note=$4; _step "$note" "$1" "$2" "$3" "${@:5}"; }
+
+_step() {
+  local own=$1 name=$2 cap=$3 min=$4; shift 4
   local secs t rc
   if [[ "$SKIP" == *" $name "* ]]; then record "$name" "SKIPPED (GPU_CHECK_SKIP)"; return 0; fi
   if ! secs=$(limit "$cap" "$min"); then
     record "$name" "SKIPPED (only $(left)s of the ${BUDGET}s budget left, needs ${min}s)"; return 0
   fi
-  note "$name: start (limit ${secs}s)"
+  note "$name: start (limit ${secs}s${own})"
   t=$SECONDS
   set +e
-  # A bash running the (exported) function: timeout signals its whole process group.
-  run_limited "$secs" bash -c '"$@"' "$name" "$@"
+  if [ -n "$own" ]; then
+    "$@" "$((secs - 5))"
+  else
+    # A bash running the (exported) function: timeout signals its whole process group.
+    run_limited "$secs" bash -c '"$@"' "$name" "$@"
+  fi
   rc=$?
   set -e
   case $rc in

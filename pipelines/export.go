@@ -236,16 +236,12 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, dups
 	return nil
 }
 
+// readStaged reads a staged trajectory, as every staged object is read
+// (readJSON: retried through a short outage).
 func readStaged(ctx context.Context, b *blob.Bucket, key string) (schema.Trajectory, error) {
 	var t schema.Trajectory
-	data, err := b.ReadAll(ctx, key)
-	if err != nil {
-		return t, fmt.Errorf("read staged trajectory: %w", err)
-	}
-	if err := json.Unmarshal(data, &t); err != nil {
-		return t, fmt.Errorf("read staged trajectory %s: %w", key, err)
-	}
-	return t, nil
+	err := readJSON(ctx, b, stagedRef{Key: key}, &t)
+	return t, err
 }
 
 // writeFailedFn writes every failure, sorted, into the failed shard.

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"gocloud.dev/blob"
@@ -61,33 +60,13 @@ func testConfig(t *testing.T, dir string) Config {
 	return cfg
 }
 
-// run runs the whole pipeline and returns the committed manifest.
+// run runs the whole pipeline and returns the committed, verified
+// manifest (runFaulty, failing the test on any error).
 func run(t *testing.T, cfg Config) *exporters.Manifest {
 	t.Helper()
-	ctx := context.Background()
-	b, err := blob.OpenBucket(ctx, cfg.Output)
+	m, err := runFaulty(t, cfg)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	if err := Prepare(ctx, b, cfg, false); err != nil {
-		t.Fatalf("Prepare: %v", err)
-	}
-	p, s := beam.NewPipelineWithRoot()
-	Build(s, cfg)
-	if err := ptest.Run(p); err != nil {
 		t.Fatalf("pipeline: %v", err)
-	}
-	m, err := exporters.ReadManifest(ctx, b, VersionPrefix(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := exporters.Verify(ctx, b, VersionPrefix(cfg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("Verify:\n%s", rep)
 	}
 	return m
 }

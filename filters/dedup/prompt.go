@@ -104,6 +104,11 @@ func fnv64(s string) uint64 {
 // Jaccard estimates the Jaccard similarity of the shingle sets behind two
 // signatures: the share of equal MinHash values.
 func Jaccard(a, b Signature) float64 {
+	return agreement((*[NumHashes]uint32)(&a), (*[NumHashes]uint32)(&b))
+}
+
+// agreement is the share of equal values of two signatures.
+func agreement[T uint16 | uint32](a, b *[NumHashes]T) float64 {
 	n := 0
 	for i := range a {
 		if a[i] == b[i] {
@@ -131,16 +136,6 @@ func (p *prompt) bandKey(b int) uint64 {
 		h = mix(h ^ uint64(v))
 	}
 	return h
-}
-
-func jaccard16(a, b *[NumHashes]uint16) float64 {
-	n := 0
-	for i := range a {
-		if a[i] == b[i] {
-			n++
-		}
-	}
-	return float64(n) / NumHashes
 }
 
 // detail is what the word-by-word comparison needs of a prompt.
@@ -232,7 +227,7 @@ func FindPrompts(items []Item, opt Options) map[string]Duplicate {
 			for x := lo; x < hi; x++ {
 				for y := x + 1; y < hi; y++ {
 					i, j := keys[x].idx, keys[y].idx
-					if u.find(i) == u.find(j) || jaccard16(&ps[i].sig, &ps[j].sig) < opt.PromptThreshold {
+					if u.find(i) == u.find(j) || agreement(&ps[i].sig, &ps[j].sig) < opt.PromptThreshold {
 						continue
 					}
 					if cosmetic(get(i), get(j)) {
@@ -257,7 +252,7 @@ func FindPrompts(items []Item, opt Options) map[string]Duplicate {
 		if k == int32(i) {
 			continue
 		}
-		sim := jaccard16(&ps[i].sig, &ps[k].sig)
+		sim := agreement(&ps[i].sig, &ps[k].sig)
 		for it := ps[i].first; it >= 0; it = next[it] {
 			out[items[it].ID] = Duplicate{Kind: KindPrompt, Kept: ps[k].minID, Similarity: sim}
 		}

@@ -110,11 +110,17 @@ type Stats struct {
 	Scores map[string]int64 `json:"scores,omitempty"`
 }
 
-// ScoreBin names the histogram bin of a critique score.
-func ScoreBin(score int32) string {
-	switch {
-	case score < 0:
+// ScoreBin names the histogram bin of a critique score; a nil score (a
+// critique that could not be read) is "unparsed".
+func ScoreBin(score *int32) string {
+	if score == nil || *score < 0 {
 		return "unparsed"
+	}
+	return scoreBin(*score)
+}
+
+func scoreBin(score int32) string {
+	switch {
 	case score >= 90:
 		return "90-100"
 	}

@@ -186,11 +186,14 @@ func TestStats(t *testing.T) {
 }
 
 func TestScoreBin(t *testing.T) {
+	if got := ScoreBin(nil); got != "unparsed" {
+		t.Errorf("ScoreBin(nil) = %q, want unparsed", got)
+	}
 	for _, tc := range []struct {
 		score int32
 		want  string
 	}{{-1, "unparsed"}, {0, "00-09"}, {9, "00-09"}, {10, "10-19"}, {89, "80-89"}, {90, "90-100"}, {100, "90-100"}} {
-		if got := ScoreBin(tc.score); got != tc.want {
+		if got := ScoreBin(&tc.score); got != tc.want {
 			t.Errorf("ScoreBin(%d) = %q, want %q", tc.score, got, tc.want)
 		}
 	}

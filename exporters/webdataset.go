@@ -48,7 +48,9 @@ type WebDatasetRegion struct {
 // WebDatasetAttempt is one attempt of a region, without its tokens and canvas.
 type WebDatasetAttempt struct {
 	Thought  string `json:"thought"`
-	Score    int32  `json:"score"`
+	// Score is the critique's score; null when the attempt was not
+	// critiqued or its critique could not be read.
+	Score    *int32 `json:"score"`
 	Revised  string `json:"revised,omitempty"`
 	Decision string `json:"decision"`
 }
@@ -63,7 +65,7 @@ func NewWebDatasetRecord(t *schema.Trajectory) WebDatasetRecord {
 	for _, g := range t.Regions {
 		reg := WebDatasetRegion{Thought: g.Thought.Text, Status: g.Status}
 		for _, a := range g.Attempts {
-			at := WebDatasetAttempt{Thought: a.Thought, Score: -1, Decision: a.Decision}
+			at := WebDatasetAttempt{Thought: a.Thought, Decision: a.Decision}
 			if a.Critiqued {
 				at.Score, at.Revised = a.Critique.Score, a.Critique.Revised
 			}

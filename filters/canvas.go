@@ -78,7 +78,7 @@ func (c *Canvas) Judge(_ context.Context, t *schema.Trajectory) (schema.JudgeRes
 			fine++
 			continue
 		}
-		problems = append(problems, fmt.Sprintf("region %d: %s", k, strings.Join(p, ", ")))
+		problems = append(problems, fmt.Sprintf("%s: %s", regionLabel(k), strings.Join(p, ", ")))
 	}
 	res := schema.JudgeResult{Score: 1, Pass: true, Reason: fmt.Sprintf("all %d regions complete and not blank", len(s.Spans))}
 	if len(s.Spans) > 0 {

@@ -46,14 +46,14 @@ func (f *ThoughtFormat) Judge(_ context.Context, t *schema.Trajectory) (schema.J
 		p := f.check(th)
 		key := strings.ToLower(strings.Join(strings.FieldsFunc(th, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }), " "))
 		if j, ok := seen[key]; ok && p == "" {
-			p = fmt.Sprintf("repeats the thought of region %d", j)
+			p = "repeats the thought of " + regionLabel(j)
 		}
 		seen[key] = k
 		if p == "" {
 			passed++
 			continue
 		}
-		problems = append(problems, fmt.Sprintf("region %d %s", k, p))
+		problems = append(problems, regionLabel(k)+" "+p)
 	}
 	r := schema.JudgeResult{Score: 1, Pass: len(problems) == 0, Reason: "every thought is one plain sentence"}
 	if len(thoughts) > 0 {

@@ -39,11 +39,12 @@ func (*Improvement) Judge(_ context.Context, t *schema.Trajectory) (schema.Judge
 				continue
 			}
 			repaints++
-			d := cur.Critique.Score - prev.Critique.Score
+			ps, cs := *prev.Critique.Score, *cur.Critique.Score
+			d := cs - ps
 			if d > 0 {
 				better++
 			}
-			deltas = append(deltas, fmt.Sprintf("region %d: %d -> %d (%+d)", r.Index, prev.Critique.Score, cur.Critique.Score, d))
+			deltas = append(deltas, fmt.Sprintf("%s: %d -> %d (%+d)", regionLabel(int(r.Index)), ps, cs, d))
 		}
 	}
 	if repaints == 0 {
@@ -57,4 +58,6 @@ func (*Improvement) Judge(_ context.Context, t *schema.Trajectory) (schema.Judge
 }
 
 // scored reports whether a has a parsed critique score.
-func scored(a schema.Attempt) bool { return a.Critiqued && a.Critique.Parse == schema.ParseOK }
+func scored(a schema.Attempt) bool {
+	return a.Critiqued && a.Critique.Parse == schema.ParseOK && a.Critique.Score != nil
+}

@@ -49,7 +49,7 @@ func (*Reflection) Judge(_ context.Context, t *schema.Trajectory) (schema.JudgeR
 			}
 			steps++
 			if p := reflectionProblem(r.Attempts, i); p != "" {
-				problems = append(problems, fmt.Sprintf("region %d attempt %d: %s", r.Index, a.Index, p))
+				problems = append(problems, fmt.Sprintf("%s %s: %s", regionLabel(int(r.Index)), attemptLabel(int(a.Index)), p))
 			}
 		}
 	}
@@ -73,10 +73,14 @@ func reflectionProblem(attempts []schema.Attempt, i int) string {
 	if c.Parse != schema.ParseOK || a.Decision == schema.DecisionParseFailed {
 		return fmt.Sprintf("critique could not be parsed (%s)", c.Parse)
 	}
+	if c.Score == nil {
+		return "critique parsed but carries no score"
+	}
+	score := *c.Score
 	rule := fmt.Sprintf("%s %d", comparator(c.Comparator), c.Threshold)
-	if accepts(c) {
+	if accepts(c.Comparator, score, c.Threshold) {
 		if a.Decision != schema.DecisionAccept {
-			return fmt.Sprintf("score %d meets %s but the decision was %s", c.Score, rule, a.Decision)
+			return fmt.Sprintf("score %d meets %s but the decision was %s", score, rule, a.Decision)
 		}
 		return ""
 	}
@@ -85,14 +89,14 @@ func reflectionProblem(attempts []schema.Attempt, i int) string {
 		return ""
 	case schema.DecisionRepaint:
 		if i+1 >= len(attempts) {
-			return fmt.Sprintf("score %d fails %s and was marked for repaint, but no repaint follows", c.Score, rule)
+			return fmt.Sprintf("score %d fails %s and was marked for repaint, but no repaint follows", score, rule)
 		}
 		if sameText(attempts[i+1].Thought, a.Thought) {
-			return fmt.Sprintf("repainted from the same thought (score %d fails %s)", c.Score, rule)
+			return fmt.Sprintf("repainted from the same thought (score %d fails %s)", score, rule)
 		}
 		return ""
 	}
-	return fmt.Sprintf("score %d fails %s but the decision was %s", c.Score, rule, a.Decision)
+	return fmt.Sprintf("score %d fails %s but the decision was %s", score, rule, a.Decision)
 }
 
 func comparator(c string) string {
@@ -102,13 +106,21 @@ func comparator(c string) string {
 	return ">="
 }
 
-// accepts applies the critique's own acceptance rule, as the loop does.
-func accepts(c schema.Critique) bool {
-	if c.Comparator == ">" {
-		return c.Score > c.Threshold
+// accepts applies a critique's own acceptance rule, as the loop does.
+func accepts(comparator string, score, threshold int32) bool {
+	if comparator == ">" {
+		return score > threshold
 	}
-	return c.Score >= c.Threshold
+	return score >= threshold
 }
+
+// regionLabel names region k (0-based in the records) for a reader, who
+// counts regions from 1, as the report, the prompts and the sft tasks do.
+func regionLabel(k int) string { return fmt.Sprintf("region %d", k+1) }
+
+// attemptLabel names attempt a (0-based in the records) for a reader:
+// attempt 1 is the first pass, attempt 2 the first repaint.
+func attemptLabel(a int) string { return fmt.Sprintf("attempt %d", a+1) }
 
 // sameText reports whether a and b are the same text, ignoring case,
 // white space and punctuation.

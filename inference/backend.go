@@ -108,3 +108,11 @@ type Reply struct {
 	Model string
 	Usage schema.Usage
 }
+
+// JanusPromptWrapper is the text Janus-Pro's generation mode wraps its
+// prefix in, with "{prefix}" where the prefix goes, up to and including
+// the image-start token: the reference code conditions every region on
+// exactly this. GPU workers report their own wrapper in their info
+// (worker.Info.PromptWrapper); the simulator stands in for Janus-Pro and
+// declares this one.
+const JanusPromptWrapper = "User: {prefix}\n\nAssistant:<begin_of_image>"

@@ -24,7 +24,7 @@ package schema
 
 // Version is the schema version written into every record's SchemaVersion.
 // Bump the minor for added fields, the major for removed or changed ones.
-const Version = "1.1"
+const Version = "2.0"
 
 // Verdict statuses.
 const (
@@ -134,8 +134,10 @@ type Critique struct {
 	// Retries holds the raw outputs of earlier calls that could not be
 	// parsed, in order; empty when the first call parsed.
 	Retries []string `parquet:"retries,list" json:"retries"`
-	// Score is the parsed score, 0..100; -1 when none could be parsed.
-	Score int32 `parquet:"score" json:"score"`
+	// Score is the parsed score, 0..100; null when none could be read
+	// (see Parse) and on an attempt that was not critiqued, so that means
+	// and histograms of scores count only real scores.
+	Score *int32 `parquet:"score,optional" json:"score"`
 	// Revised is the parsed revised thought; empty when none.
 	Revised string `parquet:"revised" json:"revised"`
 	// Parse is one of the Parse* statuses.
@@ -219,6 +221,12 @@ type TemplateRef struct {
 	Role    string `parquet:"role" json:"role"`
 	ID      string `parquet:"id" json:"id"`
 	Version string `parquet:"version" json:"version"`
+	// Source is "builtin" for a template shipped with twig, else the file
+	// the user supplied it from.
+	Source string `parquet:"source" json:"source"`
+	// SHA256 is the hex SHA-256 of the template's text: two runs with the
+	// same id but different words differ here.
+	SHA256 string `parquet:"sha256" json:"sha256"`
 }
 
 // Sampling holds the sampling parameters of the run.
@@ -243,12 +251,21 @@ type Call struct {
 
 // Provenance says what produced a trajectory.
 type Provenance struct {
-	CodeVersion string        `parquet:"code_version" json:"code_version"`
-	ConfigHash  string        `parquet:"config_hash" json:"config_hash"`
-	Models      []RoleModel   `parquet:"models,list" json:"models"`
-	Templates   []TemplateRef `parquet:"templates,list" json:"templates"`
-	Sampling    Sampling      `parquet:"sampling" json:"sampling"`
-	Calls       []Call        `parquet:"calls,list" json:"calls"`
+	CodeVersion string `parquet:"code_version" json:"code_version"`
+	ConfigHash  string `parquet:"config_hash" json:"config_hash"`
+	// Route is how the trajectory was made: "interleaved" (the TwiG loop)
+	// or "teacher-image" (the paper's TwiG-50K recipe).
+	Route string `parquet:"route" json:"route"`
+	// PromptWrapper is the text the generator wraps its prefix in, with
+	// "{prefix}" where the prefix goes ("User: {prefix}\n\nAssistant:" for
+	// Janus-Pro), as the GPU worker reports it; the generator's image-start
+	// token follows it. A gen_k sample's conditioning text is the wrapper
+	// with the attempt's prefix put in.
+	PromptWrapper string        `parquet:"prompt_wrapper" json:"prompt_wrapper"`
+	Models        []RoleModel   `parquet:"models,list" json:"models"`
+	Templates     []TemplateRef `parquet:"templates,list" json:"templates"`
+	Sampling      Sampling      `parquet:"sampling" json:"sampling"`
+	Calls         []Call        `parquet:"calls,list" json:"calls"`
 }
 
 // Trajectory is one run of the interleaved loop on one (prompt, sample

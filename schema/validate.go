@@ -106,8 +106,11 @@ func (t *Trajectory) Validate() error {
 			if at.Tokens != nil && int32(len(at.Tokens)) != want {
 				return bad(af+".tokens", "has %d tokens, the span holds %d", len(at.Tokens), want)
 			}
-			if at.Critiqued && (at.Critique.Score < -1 || at.Critique.Score > 100) {
-				return bad(af+".critique.score", "%d is outside 0..100", at.Critique.Score)
+			if sc := at.Critique.Score; sc != nil && (*sc < 0 || *sc > 100) {
+				return bad(af+".critique.score", "%d is outside 0..100", *sc)
+			}
+			if at.Critique.Score != nil && !at.Critiqued {
+				return bad(af+".critique.score", "is set on an attempt that was not critiqued")
 			}
 			last := a == len(r.Attempts)-1
 			if !last && at.Decision != DecisionRepaint {

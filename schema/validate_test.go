@@ -53,7 +53,7 @@ func TestValidate(t *testing.T) {
 		{"last attempt marked repaint", func(t *schema.Trajectory) { t.Regions[0].Attempts[0].Decision = schema.DecisionRepaint }, "regions[0].attempts[0].decision"},
 		{"score out of range", func(t *schema.Trajectory) {
 			t.Regions[0].Attempts[0].Critiqued = true
-			t.Regions[0].Attempts[0].Critique.Score = 101
+			t.Regions[0].Attempts[0].Critique.Score = new(int32(101))
 		}, "regions[0].attempts[0].critique.score"},
 		{"unknown verdict", func(t *schema.Trajectory) { t.Verdict.Status = "maybe" }, "verdict.status"},
 		{"rejected without reason", func(t *schema.Trajectory) { t.Verdict.Status = schema.StatusRejected }, "verdict.reasons"},

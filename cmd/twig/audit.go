@@ -111,7 +111,7 @@ type auditRegion struct {
 type auditAttempt struct {
 	Critiqued bool `parquet:"critiqued"`
 	Critique  struct {
-		Score int32  `parquet:"score"`
+		Score *int32 `parquet:"score,optional"`
 		Parse string `parquet:"parse"`
 	} `parquet:"critique"`
 	Decision string `parquet:"decision"`
@@ -367,7 +367,7 @@ func (au *auditor) add(t *auditRow) {
 				continue
 			}
 			rp.Critiqued++
-			d := at.Critique.Score - prev.Critique.Score
+			d := *at.Critique.Score - *prev.Critique.Score
 			switch {
 			case d > 0:
 				rp.Improved++
@@ -383,7 +383,9 @@ func (au *auditor) add(t *auditRow) {
 
 // parsedScore reports whether an attempt has a parsed critique score, as
 // the improvement judge requires.
-func parsedScore(a auditAttempt) bool { return a.Critiqued && a.Critique.Parse == schema.ParseOK }
+func parsedScore(a auditAttempt) bool {
+	return a.Critiqued && a.Critique.Parse == schema.ParseOK && a.Critique.Score != nil
+}
 
 // finish computes the funnel and the summaries.
 func (au *auditor) finish(m *exporters.Manifest) {

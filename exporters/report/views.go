@@ -171,8 +171,8 @@ func (w *writer) samplePage(t *schema.Trajectory, s sampleInfo) sampleView {
 				c := a.Critique
 				av.Critique, av.CritiqueInput, av.Retries = c.Raw, c.Input, c.Retries
 				av.Score = "unparsed"
-				if c.Score >= 0 {
-					av.Score = strconv.Itoa(int(c.Score))
+				if c.Score != nil {
+					av.Score = strconv.Itoa(int(*c.Score))
 				}
 				av.Parse = c.Parse
 				av.Rule = fmt.Sprintf("accept if score %s %d", c.Comparator, c.Threshold)
@@ -389,10 +389,10 @@ func (w *writer) indexPage(m *exporters.Manifest) indexView {
 
 	bars = nil
 	for i := 0; i < 100; i += 10 {
-		bin := exporters.ScoreBin(int32(i))
+		bin := exporters.ScoreBin(new(int32(i)))
 		bars = append(bars, bar{Label: bin, Parts: []part{{a.stats.Scores[bin], "bar", "attempts"}}})
 	}
-	if n := a.stats.Scores[exporters.ScoreBin(-1)]; n > 0 {
+	if n := a.stats.Scores[exporters.ScoreBin(nil)]; n > 0 {
 		bars = append(bars, bar{Label: "unparsed", Parts: []part{{n, "rej", "attempts"}}})
 	}
 	v.Critiques = newChart("Critique scores of every critiqued attempt", bars, nil)

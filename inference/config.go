@@ -1,7 +1,9 @@
 package inference
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 
 	"github.com/twigdata/twig/schema"
 )
@@ -15,6 +17,12 @@ const (
 	OnParseFailureRepaint = "repaint"
 	// OnParseFailureFail fails the whole trajectory.
 	OnParseFailureFail = "fail"
+	// OnParseFailureAccept accepts the attempt as if it had passed, as
+	// the reference code does (it reads a missing score or description as
+	// a perfect score). With CritiqueRetries 0 no second call is made:
+	// that pair reproduces the paper. The critique's Parse still records
+	// the failure, so the reflection judge sees it.
+	OnParseFailureAccept = "accept"
 )
 
 // Config holds every knob of the loop (twig-method.md section 6). The zero
@@ -45,7 +53,9 @@ type Config struct {
 	// the reference code, or ">"): accept iff score Comparator Theta.
 	Theta      int    `json:"theta"`
 	Comparator string `json:"comparator"`
-	// MaxRepaints bounds repaints per region (reference: 1).
+	// MaxRepaints bounds repaints per region (reference: 1). Above 1 it
+	// needs CritiqueRepaints: a repaint that is not critiqued is kept, so
+	// a second one could never happen.
 	MaxRepaints int `json:"max_repaints"`
 	// CritiqueRepaints says whether a repaint is critiqued again (reference: no).
 	CritiqueRepaints bool `json:"critique_repaints"`
@@ -61,9 +71,17 @@ type Config struct {
 	// Route is RouteInterleaved (the default) or RouteTeacherImage.
 	Route string `json:"route,omitempty"`
 
-	// ThinkTemplate and CritiqueTemplate name built-in templates.
+	// ThinkTemplate, CritiqueTemplate and DrawTemplate (the teacher-image
+	// route's image request) name built-in templates ("think-v2") or
+	// template files the user supplied (docs/templates.md).
 	ThinkTemplate    string `json:"think_template"`
 	CritiqueTemplate string `json:"critique_template"`
+	DrawTemplate     string `json:"draw_template,omitempty"`
+	// TemplateTexts holds the text of every template given as a file,
+	// keyed by its name above. ReadTemplateFiles fills it at start-up, so
+	// that workers that cannot see the file render the same words and the
+	// config hash changes with them.
+	TemplateTexts map[string]string `json:"template_texts,omitempty"`
 }
 
 // DefaultConfig returns the reference code's behaviour: K=3 equal bands of
@@ -78,8 +96,52 @@ func DefaultConfig() Config {
 		Theta: 90, Comparator: ">=",
 		MaxRepaints: 1, CritiqueRepaints: false,
 		CritiqueRetries: 1, OnParseFailure: OnParseFailureKeep,
-		ThinkTemplate: DefaultThinkTemplate, CritiqueTemplate: DefaultCritiqueTemplate,
+		ThinkTemplate: DefaultThinkTemplate, CritiqueTemplate: DefaultCritiqueTemplate, DrawTemplate: DefaultDrawTemplate,
 	}
+}
+
+// templates lists the configured templates by role.
+func (c Config) templates() [][2]string {
+	return [][2]string{{RoleThink, c.ThinkTemplate}, {RoleCritique, c.CritiqueTemplate}, {RoleDraw, c.drawTemplate()}}
+}
+
+func (c Config) drawTemplate() string {
+	if c.DrawTemplate == "" {
+		return DefaultDrawTemplate
+	}
+	return c.DrawTemplate
+}
+
+// ReadTemplateFiles reads every configured template that is not built in
+// from its file into TemplateTexts, checking each against its role's
+// variables, so that a bad template is refused, naming the file and line,
+// before any model call. A file that is gone keeps the text already held
+// (a configuration taken from a manifest on another machine); texts no
+// template uses any more are dropped, so they do not change the hash.
+func (c *Config) ReadTemplateFiles() error {
+	texts := map[string]string{}
+	for _, rt := range c.templates() {
+		role, name := rt[0], rt[1]
+		if name == "" || Builtin(name) {
+			continue
+		}
+		text, err := ReadTemplateFile(role, name)
+		if old, ok := c.TemplateTexts[name]; ok && errors.Is(err, fs.ErrNotExist) {
+			if _, err := ParseTemplate(role, name, old, name, SampleData(role)...); err != nil {
+				return err
+			}
+			text, err = old, nil
+		}
+		if err != nil {
+			return err
+		}
+		texts[name] = text
+	}
+	c.TemplateTexts = nil
+	if len(texts) > 0 {
+		c.TemplateTexts = texts
+	}
+	return nil
 }
 
 // Validate reports the first impossible knob, naming it.
@@ -115,13 +177,15 @@ func (c Config) Validate() error {
 		return bad("comparator", "%q must be \">=\" or \">\"", c.Comparator)
 	case c.MaxRepaints < 0:
 		return bad("max_repaints", "%d must not be negative", c.MaxRepaints)
+	case c.MaxRepaints > 1 && !c.CritiqueRepaints:
+		return bad("max_repaints", "%d needs critique_repaints (--critique-repaints): a repaint that is not critiqued is kept as it is, so no second repaint could ever happen", c.MaxRepaints)
 	case c.CritiqueRetries < 0:
 		return bad("critique_retries", "%d must not be negative", c.CritiqueRetries)
 	}
 	switch c.OnParseFailure {
-	case OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail:
+	case OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail, OnParseFailureAccept:
 	default:
-		return bad("on_parse_failure", "%q must be %q, %q or %q", c.OnParseFailure, OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail)
+		return bad("on_parse_failure", "%q must be %q, %q, %q or %q", c.OnParseFailure, OnParseFailureKeep, OnParseFailureRepaint, OnParseFailureFail, OnParseFailureAccept)
 	}
 	switch c.Route {
 	case "", RouteInterleaved, RouteTeacherImage:
@@ -143,9 +207,9 @@ func (c Config) Validate() error {
 			return bad("band_rows", "sum to %d rows, the grid has %d", sum, grid)
 		}
 	}
-	for _, n := range []string{c.ThinkTemplate, c.CritiqueTemplate} {
-		if _, err := templateFS.ReadFile("templates/" + n + ".tmpl"); err != nil {
-			return bad("templates", "no built-in template %q", n)
+	for _, rt := range c.templates() {
+		if _, err := LoadTemplate(rt[0], rt[1], c.TemplateTexts); err != nil {
+			return fmt.Errorf("config %s_template: %w", rt[0], err)
 		}
 	}
 	return nil

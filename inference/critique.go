@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,8 +11,9 @@ import (
 
 // ParsedCritique is what ParseCritique read from a critic's answer.
 type ParsedCritique struct {
-	// Score is 0..100, or -1 when Status is not schema.ParseOK.
-	Score int
+	// Score is 0..100 when HasScore.
+	Score    int
+	HasScore bool
 	// Revised is the improved description, cleaned; may be set even when
 	// the score could not be read.
 	Revised string
@@ -20,64 +22,93 @@ type ParsedCritique struct {
 }
 
 var (
-	scoreRe   = regexp.MustCompile(`(?im)^[\s*#>_-]*score[\s*_]*:[\s*_]*([^\n]*)$`)
-	revisedRe = regexp.MustCompile(`(?is)improved[ _]description[\s*_]*:[\s*_]*(.*)`)
-	numberRe  = regexp.MustCompile(`^[+-]?\d+`)
+	// scoreRe finds the word "score" followed, after optional Markdown
+	// emphasis and an optional colon or equals sign, by a number with an
+	// optional decimal part and an optional "/N" scale.
+	scoreRe = regexp.MustCompile(`(?i)\bscore\b[\s*_#>]*(?:\([^)\n]{0,24}\)[\s*_]*)?[:=]?[\s*_]*\[?([+-]?\d+)(?:[.,]\d+)?(?:\s*/\s*(\d+))?`)
+	// scoreWordRe finds the word alone, to tell a missing score from an
+	// unreadable one.
+	scoreWordRe = regexp.MustCompile(`(?i)\bscore\b`)
+	revisedRe   = regexp.MustCompile(`(?is)improved[ _]?description[\s*_]*:[\s*_]*(.*)`)
 )
 
-// ParseCritique reads the critique output format:
+// ParseCritique reads a critic's answer in the critique output format:
 //
 //	SCORE: <integer 0..100>
 //	IMPROVED_DESCRIPTION: <one sentence>
 //
-// Keys are matched case-insensitively and may carry Markdown emphasis; the
-// score may be written "85", "85/100" or "85.". Unlike the reference code,
-// which silently accepts an answer it cannot read, a missing or unreadable
-// score or an empty description is reported in Status.
+// The rules (docs/fidelity.md lists them against the reference code):
+//
+//   - The score is the first number after the word "score" anywhere in
+//     the answer, case-insensitively, with Markdown emphasis and a colon
+//     allowed between them; whatever follows the number is ignored. So
+//     "SCORE: 85 IMPROVED_DESCRIPTION: ..." on one line, "SCORE: 72
+//     (colour is off)", "1. SCORE: 72" and "**Score**: 81/100" all read.
+//   - A decimal score is cut to its integer part ("87.5" is 87), as the
+//     reference, which reads only digits, does.
+//   - "x/100" is x; "x/N" with another N is rescaled to 0..100 and
+//     rounded ("8/10" is 80).
+//   - A score outside 0..100 ("SCORE: 150", "SCORE: -3") is refused
+//     (schema.ParseScoreRange), not clamped: it says the critic did not
+//     follow the scale, and the correction turn asks again.
+//   - The description runs from "IMPROVED_DESCRIPTION:" (any case, with
+//     or without the underscore, Markdown allowed) to a blank line, a
+//     later score line or the end.
+//   - The reference code silently treats a missing score or an empty
+//     description as an accept; here the failure is reported in Status
+//     and the loop's OnParseFailure policy decides (OnParseFailureAccept
+//     reproduces the reference).
 func ParseCritique(raw string) ParsedCritique {
-	p := ParsedCritique{Score: -1}
-	if m := revisedRe.FindStringSubmatch(raw); m != nil {
-		rest := m[1]
-		// The description ends at a blank line or at another key.
+	var p ParsedCritique
+	if m := revisedRe.FindStringSubmatchIndex(raw); m != nil {
+		rest := raw[m[2]:m[3]]
 		if i := strings.Index(rest, "\n\n"); i >= 0 {
 			rest = rest[:i]
 		}
 		if loc := scoreRe.FindStringIndex(rest); loc != nil {
 			rest = rest[:loc[0]]
 		}
-		p.Revised = CleanThought(rest)
+		p.Revised = CleanThought(strings.TrimRight(strings.TrimSpace(rest), "*_"))
 	}
-	m := scoreRe.FindStringSubmatch(raw)
-	switch {
-	case m == nil:
+	// Read the score outside the description, so that a description that
+	// mentions a score does not count.
+	head := raw
+	if m := revisedRe.FindStringIndex(raw); m != nil && scoreRe.FindStringIndex(raw[:m[0]]) != nil {
+		head = raw[:m[0]]
+	}
+	m := scoreRe.FindStringSubmatch(head)
+	if m == nil {
 		p.Status = schema.ParseMissingScore
+		if scoreWordRe.MatchString(raw) {
+			p.Status = schema.ParseBadScore
+		}
 		return p
 	}
-	field := strings.TrimSpace(strings.Trim(m[1], "*_ "))
-	num := numberRe.FindString(field)
-	if num == "" {
-		p.Status = schema.ParseBadScore
-		return p
-	}
-	rest := strings.TrimSpace(field[len(num):])
-	if rest != "" && !strings.HasPrefix(rest, "/") && rest != "." {
-		p.Status = schema.ParseBadScore
-		return p
-	}
-	n, err := strconv.Atoi(num)
+	n, err := strconv.Atoi(m[1])
 	if err != nil {
 		p.Status = schema.ParseBadScore
 		return p
+	}
+	if m[2] != "" {
+		scale, err := strconv.Atoi(m[2])
+		if err != nil || scale <= 0 {
+			p.Status = schema.ParseBadScore
+			return p
+		}
+		if scale != 100 {
+			n = int(math.Round(float64(n) * 100 / float64(scale)))
+		}
 	}
 	if n < 0 || n > 100 {
 		p.Status = schema.ParseScoreRange
 		return p
 	}
+	p.Score, p.HasScore = n, true
 	if p.Revised == "" {
 		p.Status = schema.ParseMissingRevised
 		return p
 	}
-	p.Score, p.Status = n, schema.ParseOK
+	p.Status = schema.ParseOK
 	return p
 }
 

@@ -40,6 +40,9 @@ type Engine struct {
 	reasoner Reasoner
 	think    *Template
 	critique *Template
+	draw     *Template
+	// wrapper is the generator's prompt wrapper, for the provenance.
+	wrapper string
 	// drawer and encoder serve the teacher-image route.
 	drawer  Drawer
 	encoder Encoder
@@ -50,23 +53,45 @@ func New(cfg Config, p Painter, r Reasoner) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	think, err := LoadTemplate(RoleThink, cfg.ThinkTemplate)
-	if err != nil {
-		return nil, err
+	e := &Engine{cfg: cfg, sched: cfg.Schedule(), painter: p, reasoner: r}
+	for _, t := range []struct {
+		dst  **Template
+		role string
+		name string
+	}{{&e.think, RoleThink, cfg.ThinkTemplate}, {&e.critique, RoleCritique, cfg.CritiqueTemplate}, {&e.draw, RoleDraw, cfg.drawTemplate()}} {
+		tmpl, err := LoadTemplate(t.role, t.name, cfg.TemplateTexts)
+		if err != nil {
+			return nil, err
+		}
+		*t.dst = tmpl
 	}
-	crit, err := LoadTemplate(RoleCritique, cfg.CritiqueTemplate)
-	if err != nil {
-		return nil, err
-	}
-	return &Engine{cfg: cfg, sched: cfg.Schedule(), painter: p, reasoner: r, think: think, critique: crit}, nil
+	return e, nil
 }
+
+// SetPromptWrapper records the text the generator wraps its prefix in
+// ("{prefix}" where the prefix goes), as its worker reports it, in every
+// trajectory's provenance. Call it before the first Run.
+func (e *Engine) SetPromptWrapper(w string) { e.wrapper = w }
 
 // Schedule returns the engine's canvas geometry and band spans.
 func (e *Engine) Schedule() schema.Schedule { return e.sched }
 
-// Templates returns the references of the templates the engine renders.
+// Templates returns the references of the templates the engine renders:
+// think and critique, and draw on the teacher-image route.
 func (e *Engine) Templates() []schema.TemplateRef {
-	return []schema.TemplateRef{e.think.Ref, e.critique.Ref}
+	refs := []schema.TemplateRef{e.think.Ref, e.critique.Ref}
+	if e.cfg.Route == RouteTeacherImage {
+		refs = append(refs, e.draw.Ref)
+	}
+	return refs
+}
+
+// route is the configured route, RouteInterleaved when unset.
+func (c Config) route() string {
+	if c.Route == "" {
+		return RouteInterleaved
+	}
+	return c.Route
 }
 
 // Run paints one trajectory for a seed: for each region, a thought, a
@@ -82,6 +107,7 @@ func (e *Engine) Run(ctx context.Context, seed schema.Seed) (*schema.Trajectory,
 		Category: seed.Category, SampleIndex: seed.SampleIndex, Seed: seed.Seed,
 		Schedule: sched,
 		Provenance: schema.Provenance{
+			Route: cfg.route(), PromptWrapper: e.wrapper,
 			Templates: e.Templates(),
 			Sampling: schema.Sampling{
 				CFG: cfg.CFG, Temperature: cfg.Temperature, TopK: int32(cfg.TopK), TopP: cfg.TopP,
@@ -103,7 +129,7 @@ func (e *Engine) Run(ctx context.Context, seed schema.Seed) (*schema.Trajectory,
 	for k := range int(sched.K) {
 		c, err := r.region(ctx, k, canvas)
 		if err != nil {
-			return nil, fmt.Errorf("trajectory %s: region %d: %w", seed.ID, k, err)
+			return nil, fmt.Errorf("trajectory %s: region %d: %w", seed.ID, k+1, err)
 		}
 		canvas = c
 	}
@@ -125,8 +151,9 @@ type run struct {
 func (r *run) region(ctx context.Context, k int, canvas []byte) ([]byte, error) {
 	cfg, K := r.e.cfg, int(r.e.sched.K)
 	span := r.e.sched.Spans[k]
-	data := templateData{Prompt: r.seed.Prompt, Previous: r.thoughts, Band: k + 1, Regions: K, BandName: BandName(k, K)}
-	instr, err := r.e.think.render(data)
+	data := thinkData(r.seed.Prompt, r.thoughts, k, K)
+	data.Image = canvas != nil
+	instr, err := r.e.think.Execute(data)
 	if err != nil {
 		return nil, err
 	}
@@ -163,10 +190,12 @@ func (r *run) region(ctx context.Context, k int, canvas []byte) ([]byte, error) 
 		at.Critiqued, at.Critique = true, crit
 		parsed := crit.Parse == schema.ParseOK
 		switch {
-		case parsed && cfg.accepts(int(crit.Score)):
+		case parsed && cfg.accepts(int(*crit.Score)):
+			at.Decision = schema.DecisionAccept
+		case !parsed && cfg.OnParseFailure == OnParseFailureAccept:
 			at.Decision = schema.DecisionAccept
 		case !parsed && cfg.OnParseFailure == OnParseFailureFail:
-			return nil, fmt.Errorf("attempt %d: %w (%s): %q", a, ErrParseFailed, crit.Parse, crit.Raw)
+			return nil, fmt.Errorf("attempt %d: %w (%s): %q", a+1, ErrParseFailed, crit.Parse, crit.Raw)
 		case !parsed && cfg.OnParseFailure == OnParseFailureKeep, !parsed && a >= cfg.MaxRepaints:
 			at.Decision = schema.DecisionParseFailed
 		case a >= cfg.MaxRepaints:
@@ -217,10 +246,10 @@ func (r *run) paint(ctx context.Context, k, a int, thought string, span schema.S
 		CFG: cfg.CFG, Temperature: cfg.Temperature, TopK: cfg.TopK, TopP: cfg.TopP, Seed: seed,
 	})
 	if err != nil {
-		return schema.Attempt{}, fmt.Errorf("attempt %d: generate: %w", a, err)
+		return schema.Attempt{}, fmt.Errorf("attempt %d: generate: %w", a+1, err)
 	}
 	if len(gen.Tokens) != n {
-		return schema.Attempt{}, fmt.Errorf("attempt %d: generate: got %d tokens, want %d", a, len(gen.Tokens), n)
+		return schema.Attempt{}, fmt.Errorf("attempt %d: generate: got %d tokens, want %d", a+1, len(gen.Tokens), n)
 	}
 	r.call(RoleGenerate, k, a, gen.Model, gen.Usage)
 	grid := make([]int32, len(r.tokens))
@@ -228,12 +257,12 @@ func (r *run) paint(ctx context.Context, k, a int, thought string, span schema.S
 	copy(grid[span.Start:], gen.Tokens)
 	dec, err := r.e.painter.Decode(ctx, grid)
 	if err != nil {
-		return schema.Attempt{}, fmt.Errorf("attempt %d: decode: %w", a, err)
+		return schema.Attempt{}, fmt.Errorf("attempt %d: decode: %w", a+1, err)
 	}
 	r.call(RoleDecode, k, a, dec.Model, schema.Usage{})
 	return schema.Attempt{
 		Index: int32(a), Thought: thought, Prefix: prefix, Seed: seed, Tokens: gen.Tokens,
-		Canvas: schema.Image{Bytes: dec.PNG, Path: fmt.Sprintf("%s/region%d-attempt%d.png", r.seed.ID, k, a)},
+		Canvas: schema.Image{Bytes: dec.PNG, Path: canvasPath(r.seed.ID, k, a)},
 		Usage:  gen.Usage,
 	}, nil
 }
@@ -241,9 +270,7 @@ func (r *run) paint(ctx context.Context, k, a int, thought string, span schema.S
 // critiqueAttempt asks for a critique, retrying unparseable answers.
 func (r *run) critiqueAttempt(ctx context.Context, k, a int, thoughts []string, canvas []byte) (schema.Critique, error) {
 	cfg, K := r.e.cfg, int(r.e.sched.K)
-	instr, err := r.e.critique.render(templateData{
-		Prompt: r.seed.Prompt, Thoughts: thoughts, Band: k + 1, Regions: K, BandName: BandName(k, K),
-	})
+	instr, err := r.e.critique.Execute(critiqueData(r.seed.Prompt, thoughts, k, K))
 	if err != nil {
 		return schema.Critique{}, err
 	}
@@ -255,11 +282,14 @@ func (r *run) critiqueAttempt(ctx context.Context, k, a int, thoughts []string, 
 			Seed: r.callSeed(RoleCritique, k, a, try), Unparsed: slices.Clone(c.Retries),
 		})
 		if err != nil {
-			return c, fmt.Errorf("attempt %d: critique: %w", a, err)
+			return c, fmt.Errorf("attempt %d: critique: %w", a+1, err)
 		}
 		r.call(RoleCritique, k, a, reply.Model, reply.Usage)
 		p := ParseCritique(reply.Text)
-		c.Raw, c.Score, c.Revised, c.Parse, c.Usage = reply.Text, int32(p.Score), p.Revised, p.Status, reply.Usage
+		c.Raw, c.Score, c.Revised, c.Parse, c.Usage = reply.Text, nil, p.Revised, p.Status, reply.Usage
+		if p.HasScore {
+			c.Score = new(int32(p.Score))
+		}
 		if p.Status == schema.ParseOK || try >= cfg.CritiqueRetries {
 			return c, nil
 		}
@@ -284,4 +314,11 @@ func (r *run) callSeed(role string, k, a, try int) int64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%d/%s/%d/%d/%d", r.seed.Seed, role, k, a, try)
 	return int64(h.Sum64() >> 1)
+}
+
+// canvasPath names the canvas of attempt a of region k (both 0-based) the
+// way a reader counts them: "<id>/region1-attempt1.png" is the first pass
+// of the top band.
+func canvasPath(id string, k, a int) string {
+	return fmt.Sprintf("%s/region%d-attempt%d.png", id, k+1, a+1)
 }

@@ -236,7 +236,7 @@ func TestRepaintKeepsFirstAttempt(t *testing.T) {
 	if reflect.DeepEqual(a0.Tokens, a1.Tokens) || string(a0.Canvas.Bytes) == string(a1.Canvas.Bytes) {
 		t.Errorf("repaint did not produce new tokens and canvas")
 	}
-	if a0.Critique.Score != 40 || a0.Thought != "Thought number 0." {
+	if a0.Critique.Score == nil || *a0.Critique.Score != 40 || a0.Thought != "Thought number 0." {
 		t.Errorf("first attempt overwritten: %+v", a0)
 	}
 	want := []string{
@@ -287,8 +287,16 @@ func TestConfigValidate(t *testing.T) {
 		{"image not multiple of patch", func(c *inference.Config) { c.ImageSize = 380 }, "config image_size:"},
 		{"band rows wrong sum", func(c *inference.Config) { c.BandRows = []int{8, 8, 7} }, "config band_rows:"},
 		{"band rows ok", func(c *inference.Config) { c.BandRows = []int{6, 12, 6} }, ""},
-		{"unknown policy", func(c *inference.Config) { c.OnParseFailure = "accept" }, "config on_parse_failure:"},
-		{"unknown template", func(c *inference.Config) { c.ThinkTemplate = "think-v9" }, "config templates:"},
+		{"unknown policy", func(c *inference.Config) { c.OnParseFailure = "ignore" }, "config on_parse_failure:"},
+		{"reference policy", func(c *inference.Config) { c.OnParseFailure, c.CritiqueRetries = "accept", 0 }, ""},
+		{"two repaints, none critiqued", func(c *inference.Config) { c.MaxRepaints = 2 }, "config max_repaints: 2 needs critique_repaints"},
+		{"two repaints, critiqued", func(c *inference.Config) { c.MaxRepaints, c.CritiqueRepaints = 2, true }, ""},
+		{"unknown template", func(c *inference.Config) { c.ThinkTemplate = "think-v9" }, "config think_template:"},
+		{"template text with an unknown variable", func(c *inference.Config) {
+			c.CritiqueTemplate = "mine.tmpl"
+			c.TemplateTexts = map[string]string{"mine.tmpl": "Score the band.\n{{.Promt}}"}
+		}, "mine.tmpl:2:2: unknown variable .Promt"},
+		{"v1 templates", func(c *inference.Config) { c.ThinkTemplate, c.CritiqueTemplate = "think-v1", "critique-v1" }, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

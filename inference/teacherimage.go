@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/twigdata/twig/schema"
@@ -35,9 +36,14 @@ type Drawer interface {
 
 // DrawRequest asks for one square image.
 type DrawRequest struct {
+	// Prompt is the rendered draw template: the whole request an image
+	// model sees.
 	Prompt string
-	Size   int
-	Seed   int64
+	// Captions are the bands' captions, top first, that Prompt was
+	// rendered from (the simulated drawer paints from them).
+	Captions []string
+	Size     int
+	Seed     int64
 }
 
 // DrawResponse is a drawn image.
@@ -64,8 +70,9 @@ func (e *Engine) runTeacherImage(ctx context.Context, t *schema.Trajectory, seed
 	K := int(sched.K)
 	r := run{e: e, t: t, seed: seed}
 	for k := range K {
-		data := templateData{Prompt: seed.Prompt, Previous: r.thoughts, Band: k + 1, Regions: K, BandName: BandName(k, K)}
-		instr, err := e.think.render(data)
+		// The captions are all written before the image is drawn: no
+		// canvas goes with them, and the template is told so (Image false).
+		instr, err := e.think.Execute(thinkData(seed.Prompt, r.thoughts, k, K))
 		if err != nil {
 			return err
 		}
@@ -74,19 +81,23 @@ func (e *Engine) runTeacherImage(ctx context.Context, t *schema.Trajectory, seed
 			Temperature: cfg.ReasonTemperature, MaxTokens: cfg.ReasonMaxTokens, Seed: r.callSeed(RoleThink, k, 0, 0),
 		})
 		if err != nil {
-			return fmt.Errorf("region %d: think: %w", k, err)
+			return fmt.Errorf("region %d: think: %w", k+1, err)
 		}
 		r.call(RoleThink, k, 0, reply.Model, reply.Usage)
 		text := CleanThought(reply.Text)
 		if text == "" {
-			return fmt.Errorf("region %d: think: the teacher returned an empty caption", k)
+			return fmt.Errorf("region %d: think: the teacher returned an empty caption", k+1)
 		}
 		t.Regions = append(t.Regions, schema.Region{Index: int32(k), Thought: schema.Thought{
 			Input: instr, Raw: reply.Text, Text: text, Usage: reply.Usage}})
 		r.thoughts = append(r.thoughts, text)
 	}
 	drawSeed := r.callSeed(RoleDraw, 0, 0, 0)
-	drawn, err := e.drawer.Draw(ctx, DrawRequest{Prompt: strings.Join(r.thoughts, " "), Size: cfg.ImageSize, Seed: drawSeed})
+	drawPrompt, err := e.draw.Execute(drawData(seed.Prompt, r.thoughts, cfg.ImageSize))
+	if err != nil {
+		return err
+	}
+	drawn, err := e.drawer.Draw(ctx, DrawRequest{Prompt: drawPrompt, Captions: slices.Clone(r.thoughts), Size: cfg.ImageSize, Seed: drawSeed})
 	if err != nil {
 		return fmt.Errorf("draw: %w", err)
 	}
@@ -106,24 +117,26 @@ func (e *Engine) runTeacherImage(ctx context.Context, t *schema.Trajectory, seed
 		copy(grid[span.Start:span.End], tokens[span.Start:span.End])
 		dec, err := e.painter.Decode(ctx, grid)
 		if err != nil {
-			return fmt.Errorf("region %d: decode: %w", k, err)
+			return fmt.Errorf("region %d: decode: %w", k+1, err)
 		}
 		r.call(RoleDecode, k, 0, dec.Model, schema.Usage{})
 		canvas = dec.PNG
 		crit, err := r.critiqueAttempt(ctx, k, 0, r.thoughts[:k+1], canvas)
 		if err != nil {
-			return fmt.Errorf("region %d: %w", k, err)
+			return fmt.Errorf("region %d: %w", k+1, err)
 		}
 		at := schema.Attempt{
 			Thought: r.thoughts[k], Prefix: strings.Join(r.thoughts[:k+1], " "), Seed: drawSeed,
 			Tokens:    append([]int32(nil), tokens[span.Start:span.End]...),
-			Canvas:    schema.Image{Bytes: canvas, Path: fmt.Sprintf("%s/region%d-attempt0.png", seed.ID, k)},
+			Canvas:    schema.Image{Bytes: canvas, Path: canvasPath(seed.ID, k, 0)},
 			Critiqued: true, Critique: crit,
 		}
 		switch {
+		case crit.Parse != schema.ParseOK && cfg.OnParseFailure == OnParseFailureAccept:
+			at.Decision = schema.DecisionAccept
 		case crit.Parse != schema.ParseOK:
 			at.Decision = schema.DecisionParseFailed
-		case cfg.accepts(int(crit.Score)):
+		case cfg.accepts(int(*crit.Score)):
 			at.Decision = schema.DecisionAccept
 		default:
 			at.Decision = schema.DecisionKeepLimit // this route never repaints

@@ -150,15 +150,25 @@ type backendSet struct {
 	drawer   inference.Drawer  // the teacher-image route only
 	encoder  inference.Encoder // the teacher-image route only
 	viewer   inference.Viewer  // the vlm judge
-	closers  []func() error
+	// wrapper is the text the painter wraps its prefix in.
+	wrapper string
+	closers []func() error
 }
 
 // engine returns the engine of the configured route over the backends.
 func (b *backendSet) engine(cfg inference.Config) (*inference.Engine, error) {
+	var e *inference.Engine
+	var err error
 	if cfg.Route == inference.RouteTeacherImage {
-		return inference.NewTeacherImage(cfg, b.painter, b.reasoner, b.drawer, b.encoder)
+		e, err = inference.NewTeacherImage(cfg, b.painter, b.reasoner, b.drawer, b.encoder)
+	} else {
+		e, err = inference.New(cfg, b.painter, b.reasoner)
 	}
-	return inference.New(cfg, b.painter, b.reasoner)
+	if err != nil {
+		return nil, err
+	}
+	e.SetPromptWrapper(b.wrapper)
+	return e, nil
 }
 
 func (b *backendSet) Close() {
@@ -175,6 +185,8 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	set := &backendSet{
 		painter:  sim.NewPainter(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate}),
 		reasoner: sim.NewReasoner(sim.ReasonerConfig{Geometry: geo, MalformedRate: sc.MalformedRate, DriftRate: sc.DriftRate}),
+		// The simulated painter stands in for Janus-Pro.
+		wrapper: inference.JanusPromptWrapper,
 	}
 	defer func() {
 		if err != nil {
@@ -193,6 +205,8 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 		}
 		set.closers = append(set.closers, pool.Close)
 		set.painter, set.encoder = pool, pool
+		// An older worker that reports no wrapper leaves it unknown.
+		set.wrapper = info.PromptWrapper
 		painterID = cache.Identity{Kind: "worker", Model: info.Model, Revision: info.Revision}
 	}
 	thinker, critic := set.reasoner, set.reasoner

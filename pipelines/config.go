@@ -1,9 +1,11 @@
 package pipelines
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -202,7 +204,30 @@ func (c Config) Validate() error {
 	if err := c.Engine.Validate(); err != nil {
 		return err
 	}
+	if _, err := vlm.New(noViewer{}, c.VLM); err != nil {
+		return fmt.Errorf("config vlm: %w", err)
+	}
 	return nil
+}
+
+// noViewer stands in for the VLM while a judge configuration is checked.
+type noViewer struct{}
+
+func (noViewer) View(context.Context, inference.ViewRequest) (inference.Reply, error) {
+	return inference.Reply{}, errors.New("no viewer: configuration check only")
+}
+
+// ReadTemplates reads the prompt templates given as files (think,
+// critique, draw and the vlm judge's) into the configuration, so that
+// their words travel with the job to every worker and enter the config
+// hash. A template that cannot be read, does not parse or names an
+// unknown variable is refused here, naming the file and line, before
+// any model call.
+func (c *Config) ReadTemplates() error {
+	if err := c.Engine.ReadTemplateFiles(); err != nil {
+		return err
+	}
+	return c.VLM.ReadTemplateFile()
 }
 
 // Bounds of the timeouts and retries of the GPU workers and the teachers.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
@@ -191,6 +192,9 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 			return fmt.Errorf("--cache: %w", err)
 		}
 	}
+	if err := cfg.ReadTemplates(); err != nil {
+		return err
+	}
 	cfg.CodeVersion = codeVersion()
 	start := time.Now()
 	cfg.Created = start.UTC().Format(time.RFC3339)
@@ -329,7 +333,11 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.IntVar(&c.Engine.MaxRepaints, "max-repaints", c.Engine.MaxRepaints, "repaints per region at most")
 	fs.BoolVar(&c.Engine.CritiqueRepaints, "critique-repaints", c.Engine.CritiqueRepaints, "critique repaints again")
 	fs.IntVar(&c.Engine.CritiqueRetries, "critique-retries", c.Engine.CritiqueRetries, "extra critique calls when an answer cannot be parsed")
-	fs.StringVar(&c.Engine.OnParseFailure, "on-parse-failure", c.Engine.OnParseFailure, "after the retries: keep (mark parse_failed), repaint, or fail")
+	fs.StringVar(&c.Engine.OnParseFailure, "on-parse-failure", c.Engine.OnParseFailure, "after the retries: keep (mark parse_failed), repaint, fail, or accept (the reference code's behaviour; with --critique-retries 0 it reproduces the paper)")
+	fs.StringVar(&c.Engine.ThinkTemplate, "think-template", c.Engine.ThinkTemplate, "think prompt: a built-in template (think-v2, think-v1) or a template `file` (docs/templates.md)")
+	fs.StringVar(&c.Engine.CritiqueTemplate, "critique-template", c.Engine.CritiqueTemplate, "critique prompt: a built-in template (critique-v2, critique-v1) or a template `file`")
+	fs.StringVar(&c.Engine.DrawTemplate, "draw-template", c.Engine.DrawTemplate, "image request of the teacher-image route: a built-in template (draw-v1) or a template `file`")
+	fs.StringVar(&c.VLM.Template, "judge-template", vlmTemplate(c.VLM.Template), "vlm judge prompt: a built-in template (judge-v1) or a template `file`")
 	fs.StringVar(&c.Engine.Route, "route", inference.RouteInterleaved, "interleaved (think, paint, critique, repaint) or teacher-image (captions, one drawn image, tokenised, critiqued; the paper's TwiG-50K route)")
 	fs.BoolVar(&c.Engine.PromptInPrefix, "prompt-in-prefix", c.Engine.PromptInPrefix, "put the prompt before the thoughts in the generation prefix")
 	fs.Float64Var(&c.Sim.MistakeRate, "sim-mistake-rate", c.Sim.MistakeRate, "simulated painter: chance of a mistake per object")
@@ -512,4 +520,12 @@ func removeEmptyDirs(out, rel string) {
 	for i := len(dirs) - 1; i >= 0; i-- {
 		os.Remove(dirs[i]) // fails, harmlessly, on a folder that is not empty
 	}
+}
+
+// vlmTemplate is the vlm judge's template name, the default when unset.
+func vlmTemplate(name string) string {
+	if name == "" {
+		return vlm.DefaultTemplate
+	}
+	return name
 }

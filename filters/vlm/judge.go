@@ -1,12 +1,13 @@
 package vlm
 
 import (
-	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
-	"text/template"
 
 	"github.com/twigdata/twig/annotators"
 	"github.com/twigdata/twig/inference"
@@ -41,8 +42,12 @@ const (
 
 // Config configures a [Judge]. The zero value takes the defaults.
 type Config struct {
-	// Template is the built-in template name (default DefaultTemplate).
-	Template string `json:"template,omitempty"`
+	// Template is the built-in template name (default DefaultTemplate) or
+	// the path of a template file (docs/templates.md lists the variables);
+	// TemplateText holds that file's text, which ReadTemplateFile reads at
+	// start-up so that workers render the same words without the file.
+	Template     string `json:"template,omitempty"`
+	TemplateText string `json:"template_text,omitempty"`
 	// Threshold is the pass mark for Score, in (0, 1]; zero means
 	// DefaultThreshold.
 	Threshold float64 `json:"threshold,omitempty"`
@@ -64,7 +69,7 @@ var templateFS embed.FS
 // Viewer is.
 type Judge struct {
 	viewer    Viewer
-	tmpl      *template.Template
+	tmpl      *inference.Template
 	ref       schema.TemplateRef
 	version   string
 	threshold float64
@@ -82,22 +87,19 @@ func New(v Viewer, cfg Config) (*Judge, error) {
 	if cfg.Template == "" {
 		cfg.Template = DefaultTemplate
 	}
-	src, err := templateFS.ReadFile("templates/" + cfg.Template + ".tmpl")
+	tmpl, err := loadTemplate(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("vlm judge: template %q: no such built-in template", cfg.Template)
-	}
-	t, err := template.New(cfg.Template).Option("missingkey=error").Parse(string(src))
-	if err != nil {
-		return nil, fmt.Errorf("vlm judge: template %s: %w", cfg.Template, err)
+		return nil, err
 	}
 	if cfg.Threshold < 0 || cfg.Threshold > 1 {
 		return nil, fmt.Errorf("vlm judge: threshold %g: want a score in [0, 1]", cfg.Threshold)
 	}
-	j := &Judge{viewer: v, tmpl: t, version: Version, threshold: cfg.Threshold, retries: cfg.Retries,
+	j := &Judge{viewer: v, tmpl: tmpl, ref: tmpl.Ref, version: Version, threshold: cfg.Threshold, retries: cfg.Retries,
 		temp: cfg.Temperature, maxTokens: cfg.MaxTokens}
-	id, ver, _ := strings.Cut(cfg.Template, "-v")
-	j.ref = schema.TemplateRef{Role: inference.RoleJudge, ID: id, Version: ver}
-	if cfg.Template != DefaultTemplate {
+	switch {
+	case tmpl.Ref.Source != "builtin":
+		j.version += fmt.Sprintf("/%s-v%s@%.12s", tmpl.Ref.ID, tmpl.Ref.Version, tmpl.Ref.SHA256)
+	case cfg.Template != DefaultTemplate:
 		j.version += "/" + cfg.Template
 	}
 	if j.threshold == 0 {
@@ -113,6 +115,61 @@ func New(v Viewer, cfg Config) (*Judge, error) {
 		j.maxTokens = DefaultMaxTokens
 	}
 	return j, nil
+}
+
+// loadTemplate parses the configured template: the file's text when
+// TemplateText is set, else the built-in template of that name.
+func loadTemplate(cfg Config) (*inference.Template, error) {
+	if cfg.TemplateText != "" {
+		t, err := inference.ParseTemplate(inference.RoleJudge, cfg.Template, cfg.TemplateText, cfg.Template, sampleData()...)
+		if err != nil {
+			return nil, fmt.Errorf("vlm judge: %w", err)
+		}
+		return t, nil
+	}
+	src, err := templateFS.ReadFile("templates/" + cfg.Template + ".tmpl")
+	if err != nil {
+		return nil, fmt.Errorf("vlm judge: template %q: no such built-in template (judge-v1), and no file read under that name", cfg.Template)
+	}
+	t, err := inference.ParseTemplate(inference.RoleJudge, cfg.Template, string(src), "builtin", sampleData()...)
+	if err != nil {
+		return nil, fmt.Errorf("vlm judge: %w", err)
+	}
+	return t, nil
+}
+
+// ReadTemplateFile reads the template file that Template names, when it
+// is not a built-in template, into TemplateText, and checks it: a template
+// that does not parse or uses an unknown variable is refused, naming the
+// file and line, before any model call. A file that is gone keeps the text
+// already read (a configuration taken from a manifest).
+func (c *Config) ReadTemplateFile() error {
+	if c.Template == "" {
+		return nil
+	}
+	if _, err := templateFS.ReadFile("templates/" + c.Template + ".tmpl"); err == nil {
+		c.TemplateText = ""
+		return nil
+	}
+	b, err := os.ReadFile(c.Template)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && c.TemplateText != "":
+	case err != nil:
+		return fmt.Errorf("vlm judge template: %w", err)
+	default:
+		c.TemplateText = string(b)
+	}
+	_, err = loadTemplate(*c)
+	return err
+}
+
+// sampleData covers the judge template's variants: with and without
+// questions.
+func sampleData() []any {
+	return []any{
+		templateData{Prompt: "two red apples on a table", Questions: []numbered{{1, "Are there two apples?"}, {2, "Are the apples red?"}}},
+		templateData{Prompt: "a table"},
+	}
 }
 
 // Name returns "vlm".
@@ -145,11 +202,11 @@ func (j *Judge) Instruction(prompt string, questions []annotators.Question) (str
 	for i, q := range questions {
 		d.Questions = append(d.Questions, numbered{N: i + 1, Text: q.Text})
 	}
-	var b bytes.Buffer
-	if err := j.tmpl.Execute(&b, d); err != nil {
-		return "", fmt.Errorf("vlm judge: render %s: %w", j.tmpl.Name(), err)
+	s, err := j.tmpl.Execute(d)
+	if err != nil {
+		return "", fmt.Errorf("vlm judge: %w", err)
 	}
-	return b.String(), nil
+	return s, nil
 }
 
 // Judge asks the viewer about t's final image and scores the answer. A

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/twigdata/twig/inference"
@@ -35,9 +36,11 @@ func (d *Drawer) Draw(ctx context.Context, req inference.DrawRequest) (inference
 	if req.Size != g.ImageSize {
 		return inference.DrawResponse{}, fmt.Errorf("sim draw: size %d, the simulator draws %d px", req.Size, g.ImageSize)
 	}
-	var parts []string
+	// The simulator paints from the captions the request was rendered
+	// from; a bare prompt (no captions) is split into sentences instead.
+	parts := slices.Clone(req.Captions)
 	rest := strings.TrimSpace(req.Prompt)
-	for rest != "" {
+	for len(req.Captions) == 0 && rest != "" {
 		loc := sentenceEnd.FindStringIndex(rest)
 		if loc == nil {
 			parts = append(parts, rest)

@@ -32,7 +32,7 @@ func ExampleApply() {
 	// Output:
 	// rejected by rules@1, score 0.58
 	// coverage: not in any thought: green train
-	// thought_format: region 1 starts with a section label ("Part 2:")
+	// thought_format: region 2 starts with a section label ("Part 2:")
 }
 
 func ExamplePolicy_Decide() {

@@ -28,12 +28,12 @@ func TestThoughtFormat(t *testing.T) {
 		wantWhy   string
 	}{
 		{"good", []string{"The background is plain and softly lit.", "A green bench stands on the left of a blue bowl.", "The ground is even and softly shaded."}, true, 1, "every thought is one plain sentence"},
-		{"two sentences", []string{"A red apple sits here. It is shiny.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 0 has more than one sentence"},
-		{"section label", []string{"Top: a clear sky.", "Part 2: a blue bowl rests nearby.", "The ground is even and soft."}, false, 1.0 / 3, `region 0 starts with a section label ("Top:"); region 1 starts with a section label ("Part 2:")`},
-		{"positional section words", []string{"The upper third shows a plain wall.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, `region 0 names a section ("upper third")`},
+		{"two sentences", []string{"A red apple sits here. It is shiny.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 1 has more than one sentence"},
+		{"section label", []string{"Top: a clear sky.", "Part 2: a blue bowl rests nearby.", "The ground is even and soft."}, false, 1.0 / 3, `region 1 starts with a section label ("Top:"); region 2 starts with a section label ("Part 2:")`},
+		{"positional section words", []string{"The upper third shows a plain wall.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, `region 1 names a section ("upper third")`},
 		{"relation words are content", []string{"An airplane flies on the top of a horse.", "A blue bowl rests nearby.", "The ground is even and soft."}, true, 1, "every thought is one plain sentence"},
-		{"too short", []string{"Sky.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 0 has 1 words, fewer than 3"},
-		{"repetition", []string{"A blue bowl rests nearby.", "A blue bowl rests nearby!", "The ground is even and soft."}, false, 2.0 / 3, "region 1 repeats the thought of region 0"},
+		{"too short", []string{"Sky.", "A blue bowl rests nearby.", "The ground is even and soft."}, false, 2.0 / 3, "region 1 has 1 words, fewer than 3"},
+		{"repetition", []string{"A blue bowl rests nearby.", "A blue bowl rests nearby!", "The ground is even and soft."}, false, 2.0 / 3, "region 2 repeats the thought of region 1"},
 		{"abbreviation-free decimal", []string{"A bottle holds 1.5 litres of water.", "A blue bowl rests nearby.", "The ground is even and soft."}, true, 1, "every thought is one plain sentence"},
 	}
 	j := filters.NewThoughtFormat()

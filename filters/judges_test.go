@@ -15,7 +15,7 @@ import (
 // critiqued returns a critiqued attempt under the rule score >= 90.
 func critiqued(i int32, thought string, score int32, decision string) schema.Attempt {
 	return schema.Attempt{Index: i, Thought: thought, Critiqued: true, Decision: decision,
-		Critique: schema.Critique{Score: score, Parse: schema.ParseOK, Threshold: 90, Comparator: ">="}}
+		Critique: schema.Critique{Score: &score, Parse: schema.ParseOK, Threshold: 90, Comparator: ">="}}
 }
 
 func regions(attempts ...[]schema.Attempt) *schema.Trajectory {
@@ -46,17 +46,17 @@ func TestReflection(t *testing.T) {
 		{"nothing critiqued", regions([]schema.Attempt{{Thought: "x"}}),
 			schema.JudgeResult{Score: 1, Pass: true, Reason: "no critiqued step"}},
 		{"low score accepted", regions(ok, []schema.Attempt{critiqued(0, "A red bowl.", 41, schema.DecisionAccept)}),
-			schema.JudgeResult{Score: 0.5, Reason: "region 1 attempt 0: score 41 fails >= 90 but the decision was accept"}},
+			schema.JudgeResult{Score: 0.5, Reason: "region 2 attempt 1: score 41 fails >= 90 but the decision was accept"}},
 		{"comparator is the critique's own", regions([]schema.Attempt{strict}),
-			schema.JudgeResult{Score: 0, Reason: "region 0 attempt 0: score 90 fails > 90 but the decision was accept"}},
+			schema.JudgeResult{Score: 0, Reason: "region 1 attempt 1: score 90 fails > 90 but the decision was accept"}},
 		{"high score repainted", regions([]schema.Attempt{critiqued(0, "A red bowl.", 95, schema.DecisionRepaint), {Index: 1, Thought: "Other."}}),
-			schema.JudgeResult{Score: 0, Reason: "region 0 attempt 0: score 95 meets >= 90 but the decision was repaint"}},
+			schema.JudgeResult{Score: 0, Reason: "region 1 attempt 1: score 95 meets >= 90 but the decision was repaint"}},
 		{"same thought repainted", regions(ok, []schema.Attempt{critiqued(0, "A red bowl.", 41, schema.DecisionRepaint), {Index: 1, Thought: "a red  bowl"}}),
-			schema.JudgeResult{Score: 0.5, Reason: "region 1 attempt 0: repainted from the same thought (score 41 fails >= 90)"}},
+			schema.JudgeResult{Score: 0.5, Reason: "region 2 attempt 1: repainted from the same thought (score 41 fails >= 90)"}},
 		{"repaint missing", regions([]schema.Attempt{critiqued(0, "A red bowl.", 41, schema.DecisionRepaint)}),
-			schema.JudgeResult{Score: 0, Reason: "region 0 attempt 0: score 41 fails >= 90 and was marked for repaint, but no repaint follows"}},
+			schema.JudgeResult{Score: 0, Reason: "region 1 attempt 1: score 41 fails >= 90 and was marked for repaint, but no repaint follows"}},
 		{"parse failure", regions(ok, []schema.Attempt{parseFailed}),
-			schema.JudgeResult{Score: 0.5, Reason: "region 1 attempt 0: critique could not be parsed (missing_score)"}},
+			schema.JudgeResult{Score: 0.5, Reason: "region 2 attempt 1: critique could not be parsed (missing_score)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -85,9 +85,9 @@ func TestImprovement(t *testing.T) {
 			[]schema.Attempt{critiqued(0, "a", 80, schema.DecisionRepaint), critiqued(1, "b", 75, schema.DecisionKeepLimit)},
 			[]schema.Attempt{critiqued(0, "a", 95, schema.DecisionAccept)},
 			[]schema.Attempt{critiqued(0, "a", 41, schema.DecisionRepaint), critiqued(1, "b", 78, schema.DecisionAccept)}),
-			schema.JudgeResult{Score: 0.5, Reason: "region 0: 80 -> 75 (-5); region 2: 41 -> 78 (+37)"}},
+			schema.JudgeResult{Score: 0.5, Reason: "region 1: 80 -> 75 (-5); region 3: 41 -> 78 (+37)"}},
 		{"all better", regions([]schema.Attempt{critiqued(0, "a", 41, schema.DecisionRepaint), critiqued(1, "b", 78, schema.DecisionAccept)}),
-			schema.JudgeResult{Score: 1, Pass: true, Reason: "region 0: 41 -> 78 (+37)"}},
+			schema.JudgeResult{Score: 1, Pass: true, Reason: "region 1: 41 -> 78 (+37)"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,13 +152,13 @@ func TestCanvas(t *testing.T) {
 					}
 				}
 			})
-		}, schema.JudgeResult{Score: 2.0 / 3, Reason: "region 2: blank band (pixel rows 16-32, std dev 0.00 < 2.00)"}},
+		}, schema.JudgeResult{Score: 2.0 / 3, Reason: "region 3: blank band (pixel rows 16-32, std dev 0.00 < 2.00)"}},
 		{"placeholder left", func(t *testing.T) *schema.Trajectory {
 			tr := canvasTrajectory(t, noise)
 			tr.FinalTokens[5], tr.FinalTokens[6] = 0, 0
 			tr.Regions[1].Attempts[0].Tokens[1] = 0 // generated as 0: not a placeholder
 			return tr
-		}, schema.JudgeResult{Score: 2.0 / 3, Reason: "region 1: 1 placeholder tokens left, 1 final tokens differ from the kept attempt"}},
+		}, schema.JudgeResult{Score: 2.0 / 3, Reason: "region 2: 1 placeholder tokens left, 1 final tokens differ from the kept attempt"}},
 		{"token count", func(t *testing.T) *schema.Trajectory {
 			tr := canvasTrajectory(t, noise)
 			tr.Schedule.NumTokens = 20

@@ -197,7 +197,7 @@ func TestDecideDefaultPolicy(t *testing.T) {
 		{Name: "vlm", Score: 0.52, Pass: true, Reason: "model says fine"},
 		{Name: "dedup_prompt", Score: 0, Pass: false, Reason: "near-duplicate prompt of t0 (jaccard 0.93)"},
 		{Name: "dedup_image", Score: 1, Pass: true},
-		{Name: "improvement", Score: 0, Pass: false, Reason: "region 1: 80 -> 60 (-20)"},
+		{Name: "improvement", Score: 0, Pass: false, Reason: "region 2: 80 -> 60 (-20)"},
 	}
 	got := filters.DefaultPolicy().Decide(all)
 	want := schema.Verdict{Status: "rejected", Policy: "default@1", Score: (4 + 2*0.52) / 6, Reasons: []string{
@@ -232,7 +232,7 @@ func TestApplyRecordsEveryJudge(t *testing.T) {
 	if want := []string{"vlm@7", "thought_format@1", "coverage@1"}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("judges = %v, want %v", names, want)
 	}
-	want := []string{`thought_format: region 0 starts with a section label ("Part 1:")`}
+	want := []string{`thought_format: region 1 starts with a section label ("Part 1:")`}
 	if tr.Verdict.Status != schema.StatusRejected || !reflect.DeepEqual(tr.Verdict.Reasons, want) {
 		t.Errorf("verdict = %+v, want rejected with %q", tr.Verdict, want)
 	}

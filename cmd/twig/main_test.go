@@ -91,6 +91,10 @@ func TestRunRejectsBadInput(t *testing.T) {
 	// The thinker's timeout is fine; the critic's, on line 5, is not.
 	roleJSON := filepath.Join(dir, "role.json")
 	os.WriteFile(roleJSON, []byte("{\"backends\": {\n  \"thinker\": {\"timeout\": \"30s\"},\n  \"generator_retries\": 2,\n  \"critic\": {\n    \"timeout\": \"2 minutes\"\n  }\n}}\n"), 0o644)
+	badThink := filepath.Join(dir, "think.tmpl")
+	os.WriteFile(badThink, []byte("Describe {{.Prompt}}.\nBand {{.Band}} of {{.Regoins}}.\n"), 0o644)
+	badJudge := filepath.Join(dir, "judge.tmpl")
+	os.WriteFile(badJudge, []byte("Judge {{.Prompt}}\n{{range .Questions}}{{.Question}}{{end}}\n"), 0o644)
 	tests := []struct {
 		name   string
 		config func(*pipelines.Config)
@@ -98,6 +102,13 @@ func TestRunRejectsBadInput(t *testing.T) {
 		want   string
 	}{
 		{"no out", nil, runOptions{}, "--out is required"},
+		{"think template with an unknown variable", func(c *pipelines.Config) { c.Engine.ThinkTemplate = badThink }, withModels(runOptions{out: dir}),
+			badThink + ":2:23: unknown variable .Regoins"},
+		{"critique template missing", func(c *pipelines.Config) { c.Engine.CritiqueTemplate = filepath.Join(dir, "none.tmpl") }, withModels(runOptions{out: dir}),
+			"critique template: open " + filepath.Join(dir, "none.tmpl")},
+		{"judge template with an unknown field", func(c *pipelines.Config) { c.VLM.Template = badJudge }, withModels(runOptions{out: dir}),
+			badJudge + ":2:"},
+		{"two repaints not critiqued", func(c *pipelines.Config) { c.Engine.MaxRepaints = 2 }, withModels(runOptions{out: dir}), "config max_repaints: 2 needs critique_repaints"},
 		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, "config k:"},
 		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, "config theta:"},
 		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, "config concurrency:"}, // -1 is refused; 0 chooses

@@ -118,7 +118,10 @@ func TestNew(t *testing.T) {
 		wantVersion string
 		wantRef     schema.TemplateRef
 	}{
-		{"defaults", &scripted{}, Config{}, false, "1", schema.TemplateRef{Role: "judge", ID: "judge", Version: "1"}},
+		{"defaults", &scripted{}, Config{}, false, "1", schema.TemplateRef{Role: "judge", ID: "judge", Version: "1", Source: "builtin"}},
+		{"template file", &scripted{}, Config{Template: "/t/strict-judge-v2.tmpl", TemplateText: "Judge {{.Prompt}}.\nSCORE: <0-100>\n"}, false,
+			"1/strict-judge-v2@439b641088e6", schema.TemplateRef{Role: "judge", ID: "strict-judge", Version: "2", Source: "/t/strict-judge-v2.tmpl"}},
+		{"template file with an unknown variable", &scripted{}, Config{Template: "/t/j.tmpl", TemplateText: "Judge {{.Promt}}."}, true, "", schema.TemplateRef{}},
 		{"no viewer", nil, Config{}, true, "", schema.TemplateRef{}},
 		{"unknown template", &scripted{}, Config{Template: "judge-v9"}, true, "", schema.TemplateRef{}},
 		{"bad threshold", &scripted{}, Config{Threshold: 1.5}, true, "", schema.TemplateRef{}},
@@ -132,7 +135,12 @@ func TestNew(t *testing.T) {
 			if err != nil {
 				return
 			}
-			if j.Name() != "vlm" || j.Version() != tt.wantVersion || j.Template() != tt.wantRef || j.Threshold() != DefaultThreshold {
+			ref := j.Template()
+			if len(ref.SHA256) != 64 {
+				t.Errorf("template SHA-256 %q, want 64 hex digits", ref.SHA256)
+			}
+			ref.SHA256 = ""
+			if j.Name() != "vlm" || j.Version() != tt.wantVersion || ref != tt.wantRef || j.Threshold() != DefaultThreshold {
 				t.Errorf("got %s@%s %+v threshold %g", j.Name(), j.Version(), j.Template(), j.Threshold())
 			}
 		})

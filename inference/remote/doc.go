@@ -54,7 +54,9 @@
 //
 // [Pool.Info] asks every endpoint for its [worker.Info] and fails, naming
 // the odd endpoints out, unless all serve the same model, revision, image
-// size, patch size and codebook size.
+// size, patch size and codebook size, and report the same prompt wrapper
+// (the text a region is conditioned on; empty from workers that predate
+// the field).
 //
 // # What is recorded where
 //

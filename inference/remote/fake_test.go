@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/worker"
 )
 
@@ -51,7 +52,7 @@ type fakeWorker struct {
 
 func testInfo() worker.Info {
 	return worker.Info{Model: "fake/Janus", Revision: "test", ImageSize: 384, PatchSize: 16,
-		CodebookSize: 16384, MaxBatch: 64, MaxWaitMS: 20}
+		CodebookSize: 16384, MaxBatch: 64, MaxWaitMS: 20, PromptWrapper: inference.JanusPromptWrapper}
 }
 
 func newFakeWorker() *fakeWorker {

@@ -477,9 +477,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 // Info asks every endpoint which model it serves, retrying transient
 // failures (a worker that is still loading answers 503), and checks that
 // all serve the same model, revision, image size, patch size and codebook
-// size. It returns the first endpoint's answer, or an error naming the
-// endpoints that fail or disagree. Call it before a run to reject a bad
-// configuration early.
+// size, and report the same prompt wrapper. It returns the first
+// endpoint's answer, or an error naming the endpoints that fail or
+// disagree. Call it before a run to reject a bad configuration early.
+//
+// A worker older than the prompt_wrapper field reports none; a pool of
+// such workers agrees, and Info returns an empty PromptWrapper: the caller
+// cannot tell what text the workers wrap the prefix in. A pool that mixes
+// workers with and without a wrapper disagrees, since a record could not
+// say which text its regions were conditioned on.
 func (p *Pool) Info(ctx context.Context) (worker.Info, error) {
 	infos := make([]worker.Info, len(p.eps))
 	errs := make([]error, len(p.eps))
@@ -524,18 +530,21 @@ func (p *Pool) agree(infos []worker.Info, eps []*endpoint) (worker.Info, error) 
 	type key struct {
 		model, revision                    string
 		imageSize, patchSize, codebookSize int
+		promptWrapper                      string
 	}
 	keyOf := func(in worker.Info) key {
-		return key{in.Model, in.Revision, in.ImageSize, in.PatchSize, in.CodebookSize}
+		return key{in.Model, in.Revision, in.ImageSize, in.PatchSize, in.CodebookSize, in.PromptWrapper}
 	}
 	var order []key
 	groups := make(map[key][]string)
+	wrappers := make(map[string]bool)
 	for i, in := range infos {
 		k := keyOf(in)
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], eps[i].client.Endpoint)
+		wrappers[in.PromptWrapper] = true
 	}
 	if len(order) == 1 {
 		return infos[0], nil
@@ -551,8 +560,17 @@ func (p *Pool) agree(infos []worker.Info, eps []*endpoint) (worker.Info, error) 
 		if len(eps) > 1 {
 			verb = "serve"
 		}
-		return fmt.Sprintf("%s %s %s@%s (%d px images, %d px patches, %d codes)",
+		d := fmt.Sprintf("%s %s %s@%s (%d px images, %d px patches, %d codes)",
 			strings.Join(eps, ", "), verb, k.model, k.revision, k.imageSize, k.patchSize, k.codebookSize)
+		// The wrapper is long: named only when the workers differ in it.
+		switch {
+		case len(wrappers) == 1:
+		case k.promptWrapper == "":
+			d += " with no prompt wrapper"
+		default:
+			d += fmt.Sprintf(" with prompt wrapper %q", k.promptWrapper)
+		}
+		return d
 	}
 	var odd []string
 	for _, k := range order {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"reflect"
 	"strings"
 	"sync"
@@ -593,6 +595,23 @@ func TestPoolInfo(t *testing.T) {
 			wantErr: "remote info: workers disagree: URL2 serves fake/Janus@test (384 px images, 8 px patches, 16384 codes); but URL0, URL1 serve",
 		},
 		{
+			name:   "prompt wrapper differs",
+			change: [3]func(*fakeWorker){nil, modify(func(in *worker.Info) { in.PromptWrapper = "{prefix}<begin_of_image>" })},
+			wantErr: `remote info: workers disagree: URL1 serves fake/Janus@test (384 px images, 16 px patches, 16384 codes) with prompt wrapper "{prefix}<begin_of_image>"; ` +
+				`but URL0, URL2 serve fake/Janus@test (384 px images, 16 px patches, 16384 codes) with prompt wrapper "User: {prefix}\n\nAssistant:<begin_of_image>"`,
+		},
+		{
+			name:   "an older worker without a wrapper among newer ones",
+			change: [3]func(*fakeWorker){nil, nil, modify(func(in *worker.Info) { in.PromptWrapper = "" })},
+			wantErr: `remote info: workers disagree: URL2 serves fake/Janus@test (384 px images, 16 px patches, 16384 codes) with no prompt wrapper; ` +
+				`but URL0, URL1 serve fake/Janus@test (384 px images, 16 px patches, 16384 codes) with prompt wrapper "User: {prefix}\n\nAssistant:<begin_of_image>"`,
+		},
+		{
+			name:    "model differs, wrapper the same: the wrapper is not named",
+			change:  [3]func(*fakeWorker){modify(func(in *worker.Info) { in.Revision = "other" })},
+			wantErr: "remote info: workers disagree: URL0 serves fake/Janus@other (384 px images, 16 px patches, 16384 codes); but URL1, URL2 serve fake/Janus@test (384 px images, 16 px patches, 16384 codes)",
+		},
+		{
 			name:    "permanent failure",
 			change:  [3]func(*fakeWorker){nil, nil, func(w *fakeWorker) { w.inject(worker.PathInfo, fault{code: 404, message: "no info"}) }},
 			wantErr: "remote info: worker URL2 info: 404 not found: no info",
@@ -623,6 +642,32 @@ func TestPoolInfo(t *testing.T) {
 				t.Errorf("Info error = %v, want %s...", err, want)
 			}
 		})
+	}
+}
+
+// TestPoolInfoOlderWorkers: workers that predate the prompt_wrapper field
+// send none; a pool of them agrees, and Info reports an empty wrapper.
+func TestPoolInfoOlderWorkers(t *testing.T) {
+	var urls []string
+	for range 2 {
+		w := newFakeWorker()
+		w.info.PromptWrapper = ""
+		urls = append(urls, w.start(t))
+	}
+	resp, err := http.Get(urls[0] + worker.PathInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || strings.Contains(string(body), "prompt_wrapper") {
+		t.Fatalf("an older worker's info = %s (%v), want no prompt_wrapper field", body, err)
+	}
+	info, err := newPool(t, fastOptions(), urls...).Info(context.Background())
+	want := testInfo()
+	want.PromptWrapper = ""
+	if err != nil || info != want {
+		t.Errorf("Info = %+v, %v; want %+v", info, err, want)
 	}
 }
 

@@ -73,6 +73,13 @@ type Info struct {
 	CodebookSize int    `json:"codebook_size"`
 	MaxBatch     int    `json:"max_batch"`
 	MaxWaitMS    int    `json:"max_wait_ms"`
+	// PromptWrapper is the exact text the worker conditions each region
+	// on, with "{prefix}" where the request's prefix goes, up to and
+	// including the image-start token: for Janus-Pro
+	// "User: {prefix}\n\nAssistant:<begin_of_image>" (see
+	// inference.JanusPromptWrapper). Datasets record it. Empty when the
+	// worker does not say (workers older than this field).
+	PromptWrapper string `json:"prompt_wrapper,omitempty"`
 }
 
 // ModelID is the model name that answers carry: "Model@Revision", or

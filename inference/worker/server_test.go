@@ -296,10 +296,14 @@ func TestInfoHealthStats(t *testing.T) {
 	}
 	wantInfo := worker.Info{
 		Model: sim.DefaultPainterModel, Revision: "mistake=0.2", ImageSize: 256, PatchSize: 16,
-		CodebookSize: 16384, MaxBatch: 8, MaxWaitMS: 0,
+		CodebookSize: 16384, MaxBatch: 8, MaxWaitMS: 0, PromptWrapper: inference.JanusPromptWrapper,
 	}
 	if info != wantInfo {
 		t.Errorf("info = %+v, want %+v", info, wantInfo)
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(b, &fields); err != nil || fields["prompt_wrapper"] != "User: {prefix}\n\nAssistant:<begin_of_image>" {
+		t.Errorf("info prompt_wrapper = %q (%v), want Janus-Pro's wrapper", fields["prompt_wrapper"], err)
 	}
 
 	status, _, b = do(t, http.MethodGet, ts.URL+worker.PathHealth, nil)

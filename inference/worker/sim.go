@@ -68,7 +68,9 @@ var (
 
 // NewSimBackend returns a simulator backend for cfg.
 func NewSimBackend(cfg SimConfig) *SimBackend {
-	info := Info{Model: sim.DefaultPainterModel, Revision: fmt.Sprintf("mistake=%g", cfg.MistakeRate)}
+	// The simulator stands in for Janus-Pro, so it declares Janus-Pro's wrapper.
+	info := Info{Model: sim.DefaultPainterModel, Revision: fmt.Sprintf("mistake=%g", cfg.MistakeRate),
+		PromptWrapper: inference.JanusPromptWrapper}
 	painter := sim.NewPainter(sim.PainterConfig{Geometry: cfg.Geometry, MistakeRate: cfg.MistakeRate, Model: info.ModelID()})
 	reasoner := sim.NewReasoner(sim.ReasonerConfig{
 		Geometry: cfg.Geometry, MalformedRate: cfg.MalformedRate, DriftRate: cfg.DriftRate,

@@ -16,7 +16,8 @@ def test_info_and_health(client, engine):
     status, _, info = client.get("/v1/info")
     assert status == 200
     assert info == {"model": "tiny/janus", "revision": "test", "image_size": 64, "patch_size": 16,
-                    "codebook_size": 64, "max_batch": 64, "max_wait_ms": 20}
+                    "codebook_size": 64, "max_batch": 64, "max_wait_ms": 20,
+                    "prompt_wrapper": "User: {prefix}\n\nAssistant:<begin_of_image>"}
     assert engine.grid == 4 and engine.num_tokens == 16
 
 

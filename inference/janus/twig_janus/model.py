@@ -11,7 +11,8 @@ the TwiG reference code's way (twig-method.md section 2):
   prefix plus the prior image tokens, is encoded from scratch;
 - classifier-free guidance runs a second, unconditional row per item, the same
   sequence with every text token but BOS and `<begin_of_image>` replaced by
-  the pad token, and mixes ``uncond + cfg * (cond - uncond)``;
+  the pad token ``<｜▁pad▁｜>`` (the reference processor's pad id; see
+  `cfg_pad_id`), and mixes ``uncond + cfg * (cond - uncond)``;
 - the next token is sampled at the given temperature (0 = greedy), with
   optional top-k and top-p.
 
@@ -108,6 +109,53 @@ def _resolve_revision(model_id: str, revision: str | None) -> str:
     return revision or "main"
 
 
+# The token the TwiG reference code pads the unconditional CFG row with: its
+# Janus processor's pad id, the id of this token of DeepSeek's tokenizer
+# (full-width vertical bars U+FF5C and lower one eighth blocks U+2581).
+CFG_PAD_TOKEN = "<\uff5c\u2581pad\u2581\uff5c>"
+
+
+def _token_id(tokenizer, token: str) -> int | None:
+    """The id of token in tokenizer's vocabulary, None when it has none
+    (convert_tokens_to_ids answers the unk id, or None, for an unknown token)."""
+    try:
+        tid = tokenizer.convert_tokens_to_ids(token)
+    except (KeyError, ValueError, TypeError):
+        return None
+    if tid is None or isinstance(tid, list):
+        return None
+    unk = getattr(tokenizer, "unk_token_id", None)
+    if unk is not None and tid == unk and getattr(tokenizer, "unk_token", None) != token:
+        return None
+    return int(tid)
+
+
+def cfg_pad_id(tokenizer, generation_config=None) -> int:
+    """The id that replaces the text tokens in CFG's unconditional row.
+
+    As the reference code: the id of CFG_PAD_TOKEN. Warns when the
+    tokenizer's own pad_token_id differs from it (the reference code does
+    not use that one). A tokenizer without CFG_PAD_TOKEN falls back, with a
+    warning, to its pad_token_id, then to the generation config's."""
+    pad = _token_id(tokenizer, CFG_PAD_TOKEN)
+    tok_pad = getattr(tokenizer, "pad_token_id", None)
+    if pad is not None:
+        if tok_pad is not None and tok_pad != pad:
+            log.warning("the tokenizer's pad_token_id is %s but %r is id %s: the unconditional CFG row "
+                        "pads with %s, as the reference code", tok_pad, CFG_PAD_TOKEN, pad, pad)
+        return pad
+    fallback, source = tok_pad, "the tokenizer's pad_token_id"
+    if fallback is None:
+        fallback = getattr(generation_config, "pad_token_id", None) if generation_config is not None else None
+        source = "the generation config's pad_token_id"
+    if fallback is None:
+        raise ValueError(f"the tokenizer has no {CFG_PAD_TOKEN!r} token, and neither the tokenizer nor the "
+                         "generation config has a pad token")
+    log.warning("the tokenizer has no %r token (the reference code's CFG pad): the unconditional CFG row "
+                "pads with %s, %s", CFG_PAD_TOKEN, source, fallback)
+    return int(fallback)
+
+
 class JanusEngine:
     """Janus image generation and VQ coding for the worker protocol.
 
@@ -145,12 +193,7 @@ class JanusEngine:
         self.boi_id = tokenizer.convert_tokens_to_ids(self.boi_token)
         if self.boi_id is None or self.boi_id == tokenizer.unk_token_id:
             raise ValueError(f"the tokenizer has no {self.boi_token!r} token")
-        pad = tokenizer.pad_token_id
-        if pad is None:
-            pad = getattr(model.generation_config, "pad_token_id", None)
-        if pad is None:
-            raise ValueError("neither the tokenizer nor the generation config has a pad token")
-        self.pad_id = int(pad)
+        self.pad_id = cfg_pad_id(tokenizer, getattr(model, "generation_config", None))
 
         self.lm = model.model.language_model
         # transformers renamed past_key_values to cache in 5.x.
@@ -245,9 +288,17 @@ class JanusEngine:
     def model_id(self) -> str:
         return f"{self.model_name}@{self.revision}" if self.revision else self.model_name
 
+    @property
+    def prompt_wrapper(self) -> str:
+        """The exact text a region is conditioned on, with "{prefix}" where the
+        prefix goes: the prompt template followed by the image-start token
+        (what _prompt_ids tokenises, BOS aside)."""
+        return self.prompt_template + self.boi_token
+
     def info(self) -> dict:
         return {"model": self.model_name, "revision": self.revision, "image_size": self.image_size,
-                "patch_size": self.patch_size, "codebook_size": self.codebook_size}
+                "patch_size": self.patch_size, "codebook_size": self.codebook_size,
+                "prompt_wrapper": self.prompt_wrapper}
 
     # ------------------------------------------------------------- validation
 

@@ -187,6 +187,9 @@ class Worker:
 
     def info(self) -> dict:
         engine = self._ready()
+        # The engine's info includes prompt_wrapper: the text every region is
+        # conditioned on ("{prefix}" where the prefix goes, the image-start
+        # token included), which datasets record.
         out = dict(engine.info())
         out["max_batch"] = self.max_batch
         out["max_wait_ms"] = int(max(self.max_wait_ms, 0))

@@ -31,18 +31,21 @@ TINY_PATCH_SIZE = 16
 TINY_CODEBOOK = 64
 
 
-def build_tokenizer():
+def build_tokenizer(pad: str | None = PAD):
     """A byte-level tokenizer (no merges) with Janus's special tokens.
 
     It adds the BOS token in front of every encoded text, like Janus's
-    tokenizer, and knows `<begin_of_image>` as the `boi_token`.
+    tokenizer, and knows `<begin_of_image>` as the `boi_token`. Its pad token
+    is `pad`: by default DeepSeek's `<｜▁pad▁｜>`, the token the reference code
+    pads CFG's unconditional row with. Tests pass another token to build a
+    tokenizer that lacks it, or None for one with no pad token at all.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors
     from transformers import PreTrainedTokenizerFast
 
     byte_chars = pre_tokenizers.ByteLevel.alphabet()
     vocab = {ch: i for i, ch in enumerate(sorted(byte_chars))}
-    specials = [BOS, EOS, PAD, BOI, EOI, IMAGE]
+    specials = [BOS, EOS] + ([pad] if pad is not None else []) + [BOI, EOI, IMAGE]
     for tok in specials:
         vocab[tok] = len(vocab)
     tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
@@ -56,7 +59,7 @@ def build_tokenizer():
         tokenizer_object=tok,
         bos_token=BOS,
         eos_token=EOS,
-        pad_token=PAD,
+        pad_token=pad,
         extra_special_tokens={"boi_token": BOI, "eoi_token": EOI, "image_token": IMAGE},
     )
 

@@ -321,13 +321,23 @@ func SampleData(role string) []any {
 	return nil
 }
 
+// NewThinkData returns the think template data of band k (0-based) of K,
+// without a picture (set Image when the canvas goes with the request).
+func NewThinkData(prompt string, previous []string, k, K int) ThinkData {
+	return thinkData(prompt, previous, k, K)
+}
+
 func thinkData(prompt string, previous []string, k, K int) ThinkData {
 	return ThinkData{Prompt: prompt, Previous: previous, Band: k + 1, Regions: K, BandName: BandName(k, K),
 		First: k == 0, Last: k == K-1}
 }
 
-// critiqueData is the critique template's data for band k of K, where
-// thoughts are the thoughts of bands 0..k.
+// NewCritiqueData returns the critique template data of band k (0-based)
+// of K, where thoughts are the thoughts of bands 0..k.
+func NewCritiqueData(prompt string, thoughts []string, k, K int) CritiqueData {
+	return critiqueData(prompt, thoughts, k, K)
+}
+
 func critiqueData(prompt string, thoughts []string, k, K int) CritiqueData {
 	painted, unpainted := CanvasParts(k, K)
 	return CritiqueData{Prompt: prompt, Previous: thoughts[:k], Thought: thoughts[k], Thoughts: thoughts,

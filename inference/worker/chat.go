@@ -313,13 +313,24 @@ type instruction struct {
 }
 
 var (
-	// promptRe finds the prompt in the think ("must show") and critique
-	// ("for the prompt") templates; the prompt runs to the last quote of
+	// promptRe finds the prompt in the built-in think and critique
+	// templates of both versions; the prompt runs to the last quote of
 	// the line.
-	promptRe = regexp.MustCompile(`(?:must show|for the prompt): "(.*)"`)
-	// bandRe finds "band N of K"; the last one outside the prompt and
-	// the thoughts names the band.
+	promptRe = regexp.MustCompile(`(?:must show|for the prompt|image prompt|prompt of the picture is|Prompt of the whole picture):? "(.*)"`)
+	// bandRe finds "band N of K" (v1 templates); the last one outside the
+	// prompt and the thoughts names the band.
 	bandRe = regexp.MustCompile(`\bband (\d+) of (\d+)\b`)
+	// The v2 templates: the first band is "the first of K horizontal
+	// sections"; a later think is "in K horizontal parts", its band one
+	// past the thoughts; a critique is "painted in K layers" about
+	// "layer N", painted from a quoted description.
+	firstRe     = regexp.MustCompile(`\bthe first of (\d+) horizontal sections\b`)
+	partsRe     = regexp.MustCompile(`\bin (\d+) horizontal parts\b`)
+	layersRe    = regexp.MustCompile(`\bpainted in (\d+) layers\b`)
+	layerRe     = regexp.MustCompile(`\bEvaluate how layer (\d+)\b`)
+	paintedFrom = regexp.MustCompile(`(?m)^Description layer \d+ was painted from: "(.*)"\s*$`)
+	// listHeadRe is a line that introduces a list of thoughts.
+	listHeadRe = regexp.MustCompile(`(?i)(?:already written|earlier layers|described as|descriptions used so far):\s*$`)
 )
 
 // readInstruction recovers a think or critique call from a conversation.
@@ -395,31 +406,53 @@ func readInstruction(req ChatRequest) (instruction, error) {
 }
 
 // parse reads the prompt, the thoughts, the band and the kind from the
-// instruction text.
+// instruction text, rendered from a built-in template of either version
+// (a user's own template cannot be read back: the simulated worker then
+// answers 400, saying so).
 func (in *instruction) parse() error {
 	loc := promptRe.FindStringSubmatchIndex(in.text)
 	in.prompt = in.text[loc[2]:loc[3]]
 	rest := in.text[:loc[0]] + in.text[loc[1]:]
 	var other []string
+	inList := false
 	for line := range strings.Lines(rest) {
-		if t, ok := strings.CutPrefix(strings.TrimSpace(line), "- "); ok {
+		t, bullet := strings.CutPrefix(strings.TrimSpace(line), "- ")
+		switch {
+		case bullet && inList:
 			in.thoughts = append(in.thoughts, strings.TrimSpace(t))
 			continue
+		case listHeadRe.MatchString(strings.TrimSpace(line)):
+			inList = true
+		default:
+			inList = false
 		}
 		other = append(other, line)
 	}
-	bands := bandRe.FindAllStringSubmatch(strings.Join(other, ""), -1)
-	if len(bands) == 0 {
-		return errors.New(`cannot interpret the instruction: no "band N of K"`)
+	text := strings.Join(other, "")
+	in.critique = strings.Contains(in.text, "IMPROVED_DESCRIPTION")
+	band, regions := 0, 0
+	atoi := func(s string) int { n, _ := strconv.Atoi(s); return n }
+	if bands := bandRe.FindAllStringSubmatch(text, -1); len(bands) > 0 {
+		m := bands[len(bands)-1]
+		band, regions = atoi(m[1]), atoi(m[2])
+	} else if m := firstRe.FindStringSubmatch(text); m != nil && !in.critique {
+		band, regions = 1, atoi(m[1])
+	} else if m := partsRe.FindStringSubmatch(text); m != nil && !in.critique {
+		band, regions = len(in.thoughts)+1, atoi(m[1])
+	} else if m, l := layersRe.FindStringSubmatch(text), layerRe.FindStringSubmatch(text); m != nil && l != nil && in.critique {
+		band, regions = atoi(l[1]), atoi(m[1])
+		d := paintedFrom.FindStringSubmatch(text)
+		if d == nil {
+			return errors.New(`cannot interpret the critique: no "Description layer N was painted from: \"...\"" line`)
+		}
+		in.thoughts = append(in.thoughts, d[1])
+	} else {
+		return errors.New(`cannot interpret the instruction: it names no band ("band N of K", "the first of K horizontal sections", "in K horizontal parts" or "layer N" of "K layers"); the simulated worker reads only the built-in templates`)
 	}
-	m := bands[len(bands)-1]
-	band, err1 := strconv.Atoi(m[1])
-	regions, err2 := strconv.Atoi(m[2])
-	if err1 != nil || err2 != nil || band < 1 || band > regions {
-		return fmt.Errorf("cannot interpret the instruction: %q is not a band", m[0])
+	if band < 1 || band > regions {
+		return fmt.Errorf("cannot interpret the instruction: band %d of %d", band, regions)
 	}
 	in.band, in.regions = band-1, regions
-	in.critique = strings.Contains(in.text, "IMPROVED_DESCRIPTION")
 	return nil
 }
 

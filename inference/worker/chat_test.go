@@ -13,7 +13,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"text/template"
 
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/sim"
@@ -21,30 +20,31 @@ import (
 	"github.com/twigdata/twig/schema"
 )
 
-// render renders a built-in template file with the engine's data fields.
-func render(t *testing.T, name string, data map[string]any) string {
+// versions are the built-in template versions the simulated worker reads.
+var versions = []string{"v1", "v2"}
+
+// render renders a built-in template of a role with data, as the engine does.
+func render(t *testing.T, role, name string, data any) string {
 	t.Helper()
-	tmpl, err := template.New(name).Option("missingkey=error").ParseFiles("../templates/" + name)
+	tmpl, err := inference.LoadTemplate(role, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, data); err != nil {
+	s, err := tmpl.Execute(data)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return b.String()
+	return s
 }
 
-func thinkInstruction(t *testing.T, prompt string, previous []string, k, K int) string {
-	return render(t, "think-v1.tmpl", map[string]any{
-		"Prompt": prompt, "Previous": previous, "Band": k + 1, "Regions": K, "BandName": inference.BandName(k, K),
-	})
+func thinkInstruction(t *testing.T, version, prompt string, previous []string, k, K int, image bool) string {
+	d := inference.NewThinkData(prompt, previous, k, K)
+	d.Image = image
+	return render(t, inference.RoleThink, "think-"+version, d)
 }
 
-func critiqueInstruction(t *testing.T, prompt string, thoughts []string, k, K int) string {
-	return render(t, "critique-v1.tmpl", map[string]any{
-		"Prompt": prompt, "Thoughts": thoughts, "Band": k + 1, "Regions": K, "BandName": inference.BandName(k, K),
-	})
+func critiqueInstruction(t *testing.T, version, prompt string, thoughts []string, k, K int) string {
+	return render(t, inference.RoleCritique, "critique-"+version, inference.NewCritiqueData(prompt, thoughts, k, K))
 }
 
 func dataURL(png []byte) string {
@@ -120,31 +120,33 @@ func TestChatThink(t *testing.T) {
 		{"first band", nil, nil, 0, 3},
 		{"middle band with canvas", thoughts[:1], canvas, 1, 3},
 		{"last band", thoughts, canvas, 2, 3},
-		{"band 3 of 5", nil, nil, 2, 5},
+		{"band 3 of 5", thoughts, nil, 2, 5},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			instr := thinkInstruction(t, prompt, tt.previous, tt.k, tt.K)
-			got := chat(t, ts.URL, worker.ChatRequest{
-				Model: "anything", Messages: []worker.ChatMessage{userTurn(instr, tt.canvas)}, MaxTokens: 512, Seed: &seed,
+	for _, v := range versions {
+		for _, tt := range tests {
+			t.Run(v+" "+tt.name, func(t *testing.T) {
+				instr := thinkInstruction(t, v, prompt, tt.previous, tt.k, tt.K, tt.canvas != nil)
+				got := chat(t, ts.URL, worker.ChatRequest{
+					Model: "anything", Messages: []worker.ChatMessage{userTurn(instr, tt.canvas)}, MaxTokens: 512, Seed: &seed,
+				})
+				want, err := b.Think(context.Background(), inference.ThinkRequest{
+					Instruction: instr, Prompt: prompt, Region: tt.k, Regions: tt.K, MaxTokens: 512, Seed: seed,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := got.Choices[0].Message.Content.Text()
+				if text != want.Text || got.Model != want.Model {
+					t.Errorf("thought = %q from %q, want %q from %q", text, got.Model, want.Text, want.Model)
+				}
+				if !strings.HasSuffix(text, ".") || strings.Count(text, ". ") > 0 {
+					t.Errorf("thought %q is not one sentence", text)
+				}
+				if got.Usage.PromptTokens != int(want.Usage.InputTokens) || got.Usage.CompletionTokens != int(want.Usage.OutputTokens) {
+					t.Errorf("usage = %+v, want %+v", got.Usage, want.Usage)
+				}
 			})
-			want, err := b.Think(context.Background(), inference.ThinkRequest{
-				Instruction: instr, Prompt: prompt, Region: tt.k, Regions: tt.K, MaxTokens: 512, Seed: seed,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := got.Choices[0].Message.Content.Text()
-			if text != want.Text || got.Model != want.Model {
-				t.Errorf("thought = %q from %q, want %q from %q", text, got.Model, want.Text, want.Model)
-			}
-			if !strings.HasSuffix(text, ".") || strings.Count(text, ". ") > 0 {
-				t.Errorf("thought %q is not one sentence", text)
-			}
-			if got.Usage.PromptTokens != int(want.Usage.InputTokens) || got.Usage.CompletionTokens != int(want.Usage.OutputTokens) {
-				t.Errorf("usage = %+v, want %+v", got.Usage, want.Usage)
-			}
-		})
+		}
 	}
 }
 
@@ -160,31 +162,39 @@ func TestChatCritique(t *testing.T) {
 	thoughts, canvas := paintedCanvas(t, prompt)
 	seed := int64(7)
 
-	for k := range 2 {
-		t.Run(fmt.Sprintf("band %d", k+1), func(t *testing.T) {
-			instr := critiqueInstruction(t, prompt, thoughts[:k+1], k, 3)
-			got := chat(t, ts.URL, worker.ChatRequest{Messages: []worker.ChatMessage{
-				{Role: "system", Content: worker.Content{{Type: "text", Text: "You are a careful critic."}}},
-				userTurn(instr, canvas),
-			}, Seed: &seed})
-			want, err := b.Critique(context.Background(), inference.CritiqueRequest{
-				Instruction: instr, Prompt: prompt, Thoughts: thoughts[:k+1], Canvas: canvas, Region: k, Regions: 3, Seed: seed,
+	for _, v := range versions {
+		for k := range 2 {
+			t.Run(fmt.Sprintf("%s band %d", v, k+1), func(t *testing.T) {
+				instr := critiqueInstruction(t, v, prompt, thoughts[:k+1], k, 3)
+				got := chat(t, ts.URL, worker.ChatRequest{Messages: []worker.ChatMessage{
+					{Role: "system", Content: worker.Content{{Type: "text", Text: "You are a careful critic."}}},
+					userTurn(instr, canvas),
+				}, Seed: &seed})
+				want, err := b.Critique(context.Background(), inference.CritiqueRequest{
+					Instruction: instr, Prompt: prompt, Thoughts: thoughts[:k+1], Canvas: canvas, Region: k, Regions: 3, Seed: seed,
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				text := got.Choices[0].Message.Content.Text()
+				if text != want.Text {
+					t.Errorf("critique = %q, want %q", text, want.Text)
+				}
+				if !critiqueFormat.MatchString(text) {
+					t.Errorf("critique %q is not in the SCORE / IMPROVED_DESCRIPTION format", text)
+				}
+				if p := inference.ParseCritique(text); p.Status != schema.ParseOK || p.Score < 80 {
+					t.Errorf("critique of a band painted without mistakes = %+v, want parsed and >= 80", p)
+				}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			text := got.Choices[0].Message.Content.Text()
-			if text != want.Text {
-				t.Errorf("critique = %q, want %q", text, want.Text)
-			}
-			if !critiqueFormat.MatchString(text) {
-				t.Errorf("critique %q is not in the SCORE / IMPROVED_DESCRIPTION format", text)
-			}
-			if p := inference.ParseCritique(text); p.Status != schema.ParseOK || p.Score < 90 {
-				t.Errorf("critique of a band painted without mistakes = %+v, want parsed and >= 90", p)
-			}
-		})
+		}
 	}
+}
+
+// dataURLCanvas is a painted canvas, for requests that must get past the image checks.
+func dataURLCanvas(t *testing.T) []byte {
+	_, canvas := paintedCanvas(t, prompt)
+	return canvas
 }
 
 // TestChatCorrectionTurn checks that a conversation with a correction
@@ -194,7 +204,7 @@ func TestChatCorrectionTurn(t *testing.T) {
 	cfg.MalformedRate = 0
 	ts, _ := serve(t, worker.NewSimBackend(cfg), worker.Options{})
 	thoughts, canvas := paintedCanvas(t, prompt)
-	instr := critiqueInstruction(t, prompt, thoughts, 1, 3)
+	instr := critiqueInstruction(t, "v2", prompt, thoughts, 1, 3)
 	seed := int64(3)
 	first := chat(t, ts.URL, worker.ChatRequest{Messages: []worker.ChatMessage{userTurn(instr, canvas)}, Seed: &seed})
 	msgs := []worker.ChatMessage{
@@ -220,8 +230,8 @@ func TestChatCorrectionTurn(t *testing.T) {
 // answered 400 with an OpenAI-style error body.
 func TestChatErrors(t *testing.T) {
 	ts, _ := serve(t, quietSim(), worker.Options{})
-	think := thinkInstruction(t, prompt, nil, 0, 3)
-	crit := critiqueInstruction(t, prompt, []string{"A red apple."}, 0, 3)
+	think := thinkInstruction(t, "v2", prompt, nil, 0, 3, false)
+	crit := critiqueInstruction(t, "v2", prompt, []string{"A red apple."}, 0, 3)
 	req := func(msgs ...worker.ChatMessage) worker.ChatRequest { return worker.ChatRequest{Messages: msgs} }
 	image := func(url string) worker.ChatMessage {
 		return worker.ChatMessage{Role: "user", Content: worker.Content{{Type: "text", Text: think}, {Type: "image_url", ImageURL: &worker.ImageURL{URL: url}}}}
@@ -234,8 +244,10 @@ func TestChatErrors(t *testing.T) {
 		want   string
 	}{
 		{"not an instruction", "POST", req(userTurn("Describe a cat.", nil)), 400, "cannot interpret"},
-		{"no band", "POST", req(userTurn(strings.ReplaceAll(think, "band 1 of 3", "the first band"), nil)), 400, `no "band N of K"`},
-		{"band out of range", "POST", req(userTurn(strings.ReplaceAll(think, "band 1 of 3", "band 4 of 3"), nil)), 400, "not a band"},
+		{"no band", "POST", req(userTurn(strings.ReplaceAll(think, "the first of 3 horizontal sections", "the first section"), nil)), 400, "it names no band"},
+		{"no bands", "POST", req(userTurn(strings.ReplaceAll(think, "the first of 3 horizontal sections", "the first of 0 horizontal sections"), nil)), 400, "band 1 of 0"},
+		{"v1 band out of range", "POST", req(userTurn(strings.ReplaceAll(thinkInstruction(t, "v1", prompt, nil, 0, 3, false), "band 1 of 3", "band 4 of 3"), nil)), 400, "band 4 of 3"},
+		{"critique without its description", "POST", req(userTurn(strings.ReplaceAll(crit, "was painted from", "came from"), dataURLCanvas(t))), 400, "painted from"},
 		{"no messages", "POST", req(), 400, "no messages"},
 		{"instruction only in an answer", "POST", req(worker.ChatMessage{Role: "assistant", Content: worker.Content{{Type: "text", Text: think}}}), 400, "cannot interpret"},
 		{"stream", "POST", worker.ChatRequest{Messages: []worker.ChatMessage{userTurn(think, nil)}, Stream: true}, 400, "streaming"},

@@ -62,8 +62,8 @@ func Card(m *Manifest) []byte {
 	if m.Parent != "" {
 		fmt.Fprintf(&b, " Derived from version %s.", mdCode(m.Parent))
 	}
-	b.WriteString(" Every prompt was painted region by region; a teacher model thought before each region " +
-		"and critiqued after it, and judges accepted or rejected the result.\n\n")
+	run := runConfigOf(m)
+	b.WriteString(" " + routeBlurb(run.Engine.Route) + " Judges accepted or rejected every trajectory.\n\n")
 
 	c := m.Counts
 	b.WriteString("## Counts\n\n")
@@ -81,25 +81,9 @@ func Card(m *Manifest) []byte {
 		b.WriteString("| (none) | | | 0 | 0 |\n")
 	}
 	b.WriteString("\n")
+	writeRoute(&b, run)
 	if len(m.Shards[ConfigSFT]) > 0 {
-		var cfg struct {
-			SFT SFTMix `json:"sft"`
-		}
-		json.Unmarshal(m.Config, &cfg) // a config without a mix shows zeros
-		fmt.Fprintf(&b, "The `sft` config was derived with the subtask mix think %g, gen %g, reflect %g (shares of each kind kept; repaint critiques as extra samples: %v).",
-			cfg.SFT.Think, cfg.SFT.Gen, cfg.SFT.Reflect, cfg.SFT.Repaints)
-		if len(m.Stats.Subtasks) > 0 {
-			b.WriteString(" Samples per task:")
-			for i, task := range slices.Sorted(maps.Keys(m.Stats.Subtasks)) {
-				sep := ","
-				if i == 0 {
-					sep = ""
-				}
-				fmt.Fprintf(&b, "%s %s %d", sep, task, m.Stats.Subtasks[task])
-			}
-			b.WriteString(".")
-		}
-		b.WriteString("\n\n")
+		writeSFT(&b, m, run)
 	}
 
 	if len(m.Models) > 0 {
@@ -135,6 +119,122 @@ func Card(m *Manifest) []byte {
 			"path/to/"+m.Dataset+"/"+m.Version+"/"+l.Dir+"/"+l.Split+"-{00000..N}.tar")
 	}
 	return []byte(b.String())
+}
+
+// runConfig is the part of a run's config (Manifest.Config) the card
+// describes; a config without a field shows its zero value.
+type runConfig struct {
+	Engine struct {
+		// Route is "interleaved" or "teacher-image"; empty means interleaved.
+		Route      string `json:"route"`
+		Theta      *int   `json:"theta"`
+		Comparator string `json:"comparator"`
+	} `json:"engine"`
+	SFT SFTMix `json:"sft"`
+}
+
+func runConfigOf(m *Manifest) runConfig {
+	var c runConfig
+	json.Unmarshal(m.Config, &c) // a config that does not parse shows zeros
+	if c.Engine.Route == "" {
+		c.Engine.Route = routeInterleaved
+	}
+	return c
+}
+
+// routeBlurb says in a sentence how a route made the trajectories.
+func routeBlurb(route string) string {
+	switch route {
+	case routeInterleaved:
+		return "They were made on the `interleaved` route, the zero-shot TwiG loop: the generator painted each prompt band by band, " +
+			"a reasoner wrote a thought before each band and critiqued the band after it, and a band scoring below the threshold was repainted."
+	case routeTeacherImage:
+		return "They were made on the `teacher-image` route, the paper's TwiG-50K recipe: a teacher wrote a caption for every band, " +
+			"an image model drew one image from the captions, the generator's VQ encoder turned it into band tokens, " +
+			"and the teacher scored each band and wrote a revised caption (nothing is repainted)."
+	}
+	return fmt.Sprintf("They were made on the %s route.", mdCode(route))
+}
+
+// writeRoute writes the card's Route section: the route of this version
+// and the paper's recipe.
+func writeRoute(b *strings.Builder, run runConfig) {
+	b.WriteString("## Route\n\n")
+	fmt.Fprintf(b, "Route: %s.", mdCode(run.Engine.Route))
+	if run.Engine.Route == routeTeacherImage {
+		b.WriteString(" This is the route the paper built TwiG-50K on.")
+	}
+	b.WriteString(" The paper's recipe is `twig run --route teacher-image` on the training split of the T2I-CompBench prompts " +
+		"(5.5K prompts over its 8 categories). The benchmark scores models on its validation prompts, so keep those out of training data.\n\n")
+}
+
+// genSampleSnippet is the card's Python function that rebuilds a gen_k
+// sample from a row of the sft config, as schema.Sample documents it.
+// TestCardSnippetRebuildsGenRows runs it, as the card prints it, on
+// written rows.
+const genSampleSnippet = `def gen_sample(row):
+    """Splits a gen_k row of the sft config into (text, input_tokens, target_tokens)."""
+    user, assistant = row["messages"]
+    assert row["kind"] == "gen" and user["role"] == "user" and assistant["role"] == "assistant"
+    text, _, prior = user["content"].rpartition("<image_tokens>")
+    target = assistant["content"].removeprefix("<image_tokens>")
+    return text, [int(t) for t in prior.split()], [int(t) for t in target.split()]
+`
+
+// writeSFT writes the card's SFT section: the mix, what each subtask
+// learns, and how to train on gen_k rows.
+func writeSFT(b *strings.Builder, m *Manifest, run runConfig) {
+	mix := run.SFT
+	b.WriteString("## SFT subtasks\n\n")
+	fmt.Fprintf(b, "The `sft` config was derived with the subtask mix think %g, gen %g, reflect %g (shares of each kind kept; repaint critiques as extra samples: %v).",
+		mix.Think, mix.Gen, mix.Reflect, mix.Repaints)
+	if len(m.Stats.Subtasks) > 0 {
+		b.WriteString(" Samples per task:")
+		for i, task := range slices.Sorted(maps.Keys(m.Stats.Subtasks)) {
+			sep := ","
+			if i == 0 {
+				sep = ""
+			}
+			fmt.Fprintf(b, "%s %s %d", sep, task, m.Stats.Subtasks[task])
+		}
+		b.WriteString(".")
+	}
+	b.WriteString(" Each row links to its trajectory by `trajectory_id` and holds the sample twice: as raw columns and as chat `messages` " +
+		"(a user turn, the input, then an assistant turn, the target to train on).\n\n")
+	b.WriteString("- `think_k`: the prompt, the thoughts of the earlier bands as the loop kept them (`thoughts`) and the canvas after band k-1 (`images`) " +
+		"-> the thinker's own thought for band k (`target`). A critic's revised thought is never a think target.\n")
+	b.WriteString("- `gen_k`: the generator's whole text prompt (`conditioning`: its prompt wrapper with the band's text prefix, `prefix`, put in) " +
+		"and the image tokens of the earlier bands (`prior_tokens`) -> the band's image tokens (`target_tokens`).")
+	if run.Engine.Route == routeTeacherImage {
+		b.WriteString(" As in the paper, low-quality bands are left out: a band gives no gen_k sample unless its critique was read and accepted it")
+		if run.Engine.Theta != nil {
+			cmp := run.Engine.Comparator
+			if cmp == "" {
+				cmp = ">="
+			}
+			fmt.Fprintf(b, " (score %s %d)", cmp, *run.Engine.Theta)
+		}
+		b.WriteString(".")
+	}
+	b.WriteString("\n")
+	b.WriteString("- `reflect_k`: the prompt, the thoughts up to band k and the canvas with band k -> the critique as `SCORE: <int>` and `IMPROVED_DESCRIPTION: <sentence>`.\n\n")
+
+	b.WriteString("### Training on gen_k rows\n\n")
+	b.WriteString("A gen_k row's `messages` are the generator's input in the order it read it, then the target. " +
+		"The user turn is `conditioning` followed at once by `<image_tokens>` and the earlier bands' token ids, each after a space " +
+		"(just `<image_tokens>` for k=1); the assistant turn is `<image_tokens>` and the band's token ids. " +
+		"Everything after the user turn's last `<image_tokens>` is ids, so splitting there is exact whatever the text holds. " +
+		"This function rebuilds a sample from a row:\n\n")
+	b.WriteString("```python\n" + genSampleSnippet + "```\n\n")
+	b.WriteString("```python\nfrom datasets import load_dataset\n\n")
+	fmt.Fprintf(b, "sft = load_dataset(%q, %q, split=\"train\")\n", "path/to/"+m.Dataset+"/"+m.Version, ConfigSFT)
+	b.WriteString("gen = sft.filter(lambda row: row[\"kind\"] == \"gen\")\n")
+	b.WriteString("text, input_tokens, target_tokens = gen_sample(gen[0])\n```\n\n")
+	b.WriteString("`text` equals the row's `conditioning`, `input_tokens` its `prior_tokens` and `target_tokens` its `target_tokens`. " +
+		"`text` is already in the generator's own prompt format (for Janus-Pro `User: <prefix>\\n\\nAssistant:<begin_of_image>`, " +
+		"ending with the image-start token): tokenise it as it is, BOS first, with no chat template on top. " +
+		"The model's input is those text tokens followed by `input_tokens` as image tokens; " +
+		"train it to continue with `target_tokens`, with the loss on those alone.\n\n")
 }
 
 var configBlurb = map[string]string{

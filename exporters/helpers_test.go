@@ -71,7 +71,7 @@ func testTrajectory(n int, status string) schema.Trajectory {
 				Canvas:    schema.Image{Bytes: png, Path: fmt.Sprintf("%s-r%d.png", id, r)},
 				Critiqued: true,
 				Critique: schema.Critique{
-					Input: "critique", Raw: "score: 90", Retries: []string{}, Score: 90,
+					Input: "critique", Raw: "score: 90", Retries: []string{}, Score: score(90),
 					Parse: schema.ParseOK, Threshold: 60, Comparator: ">=",
 				},
 				Decision: schema.DecisionAccept,
@@ -84,6 +84,9 @@ func testTrajectory(n int, status string) schema.Trajectory {
 	}
 	return tr
 }
+
+// score returns a critique score.
+func score(v int32) *int32 { return &v }
 
 // testFailure returns the n'th failed input of a test dataset.
 func testFailure(n int) schema.Failure {

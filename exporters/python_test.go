@@ -1,10 +1,12 @@
 package exporters
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -177,5 +179,143 @@ func TestDatasetsLoadsVersion(t *testing.T) {
 		}
 	} else {
 		t.Logf("data_files load without the card gives final_image as %s, not Image: schema.go tags it required", df.FinalImage)
+	}
+}
+
+// pythonBlock returns the first ```python block of a Markdown text that
+// contains marker, without its fences.
+func pythonBlock(t *testing.T, markdown, marker string) string {
+	t.Helper()
+	rest := markdown
+	for {
+		_, after, ok := strings.Cut(rest, "```python\n")
+		if !ok {
+			t.Fatalf("no ```python block holds %q", marker)
+		}
+		block, tail, ok := strings.Cut(after, "```")
+		if !ok {
+			t.Fatalf("unterminated ```python block")
+		}
+		if strings.Contains(block, marker) {
+			return block
+		}
+		rest = tail
+	}
+}
+
+const genSnippetScript = `
+import json, sys
+import pyarrow.parquet as pq
+snippet, folder, shard, wrappers = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+scope = {}
+exec(snippet, scope)
+gen_sample = scope["gen_sample"]
+out = {"rows": {}, "with_prior": 0, "errors": []}
+
+def check(reader, rows):
+    out["rows"][reader] = 0
+    for row in rows:
+        if row["kind"] != "gen":
+            continue
+        out["rows"][reader] += 1
+        text, input_tokens, target_tokens = gen_sample(row)
+        wrapper = wrappers[row["trajectory_id"]] or "{prefix}"
+        want = wrapper.replace("{prefix}", row["prefix"])
+        if text != want or text != row["conditioning"]:
+            out["errors"].append(f"{reader} {row['id']} {row['task']}: text {text!r}, want {want!r} (conditioning {row['conditioning']!r})")
+        if input_tokens != list(row["prior_tokens"]):
+            out["errors"].append(f"{reader} {row['id']} {row['task']}: {len(input_tokens)} input tokens, prior_tokens has {len(row['prior_tokens'])}")
+        if target_tokens != list(row["target_tokens"]):
+            out["errors"].append(f"{reader} {row['id']} {row['task']}: {len(target_tokens)} target tokens, target_tokens has {len(row['target_tokens'])}")
+        if reader == "pyarrow" and input_tokens:
+            out["with_prior"] += 1
+
+check("pyarrow", pq.read_table(shard).to_pylist())
+import datasets
+check("datasets", datasets.load_dataset(folder, "sft", split="train"))
+print(json.dumps(out))
+`
+
+// TestCardSnippetRebuildsGenRows writes an sft shard and its card, takes
+// the card's gen_sample function from the card's own text, and runs it in
+// Python on every gen row, read with pyarrow and with Hugging Face
+// datasets: the text must be the trajectory's prompt wrapper with the
+// row's prefix put in, the input tokens the prior_tokens column and the
+// target the target_tokens column. Skipped without python3, pyarrow,
+// datasets and PIL (fails instead with TWIG_REQUIRE_PYTHON set).
+func TestCardSnippetRebuildsGenRows(t *testing.T) {
+	py := python(t, "pyarrow", "datasets", "PIL")
+	ctx := context.Background()
+
+	// An interleaved trajectory with a repaint, a teacher-image one whose
+	// second band is filtered out, one whose prefix holds the token
+	// marker, and an older one without a recorded wrapper.
+	trs := []schema.Trajectory{repaintedTrajectory(10), repaintedTrajectory(11), repaintedTrajectory(12), testTrajectory(13, schema.StatusAccepted)}
+	trs[1].Provenance.Route = routeTeacherImage
+	trs[1].Regions[1].Attempts = trs[1].Regions[1].Attempts[:1]
+	trs[1].Regions[1].Attempts[0].Decision = schema.DecisionKeepLimit
+	trs[1].Regions[1].Attempts[0].Critique.Threshold = 90
+	trs[2].Regions[2].Attempts[0].Prefix = `a sign that reads "<image_tokens> 1 2" {prefix}`
+	wrappers := map[string]string{}
+	var samples []schema.Sample
+	gens := 0
+	for i := range trs {
+		wrappers[trs[i].ID] = trs[i].Provenance.PromptWrapper
+		for _, s := range Subtasks(&trs[i], DefaultSFTMix()) {
+			samples = append(samples, s)
+			if s.Kind == "gen" {
+				gens++
+			}
+		}
+	}
+	if gens != 11 {
+		t.Fatalf("%d gen samples, want 11 (the teacher-image trajectory's band 2 filtered out)", gens)
+	}
+	slices.SortFunc(samples, func(a, b schema.Sample) int { return strings.Compare(a.ID, b.ID) })
+
+	dir := t.TempDir()
+	bucket, err := fileblob.OpenBucket(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bucket.Close()
+	l, _ := LayoutOf(ConfigSFT)
+	info, err := WriteShard(ctx, bucket, testPrefix, l.ShardPath(0, 1), samples, ShardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := testManifest()
+	m.Config = json.RawMessage(`{"engine":{"route":"interleaved"},"sft":{"think":1,"gen":1}}`)
+	m.Shards[ConfigSFT] = []ShardInfo{info}
+	if err := WriteCard(ctx, bucket, testPrefix, m); err != nil {
+		t.Fatal(err)
+	}
+	card, err := bucket.ReadAll(ctx, Key(testPrefix, CardFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snippet := pythonBlock(t, string(card), "def gen_sample(")
+
+	w, err := json.Marshal(wrappers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	folder := filepath.Join(dir, filepath.FromSlash(testPrefix))
+	var got struct {
+		Rows      map[string]int
+		WithPrior int `json:"with_prior"`
+		Errors    []string
+	}
+	runPython(t, py, genSnippetScript, &got, snippet, folder, filepath.Join(folder, filepath.FromSlash(info.Path)), string(w))
+	for _, e := range got.Errors {
+		t.Error(e)
+	}
+	for _, reader := range []string{"pyarrow", "datasets"} {
+		if got.Rows[reader] != gens {
+			t.Errorf("%s: the snippet rebuilt %d gen rows, want %d", reader, got.Rows[reader], gens)
+		}
+	}
+	if got.WithPrior != gens-len(trs) {
+		t.Errorf("%d gen rows with prior tokens, want %d (all but gen_1)", got.WithPrior, gens-len(trs))
 	}
 }

@@ -23,7 +23,8 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // sameRows reports whether a and b are deeply equal, taking a nil slice to
-// equal an empty one: a required Parquet list does not tell them apart.
+// equal an empty one (a required Parquet list does not tell them apart)
+// and comparing pointers by what they point to.
 func sameRows(a, b any) bool { return same(reflect.ValueOf(a), reflect.ValueOf(b)) }
 
 func same(a, b reflect.Value) bool {
@@ -38,6 +39,11 @@ func same(a, b reflect.Value) bool {
 			}
 		}
 		return true
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return same(a.Elem(), b.Elem())
 	case reflect.Struct:
 		for i := range a.NumField() {
 			if !same(a.Field(i), b.Field(i)) {

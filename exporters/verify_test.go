@@ -339,7 +339,7 @@ func testVerify(t *testing.T, open func(*testing.T) *blob.Bucket) {
 		},
 		{
 			"other schema major version",
-			editManifest(func(m *Manifest) { m.SchemaVersion = "2.0" }),
+			editManifest(func(m *Manifest) { m.SchemaVersion = "1.1" }), // schema.Version is 2.x
 			[]wantProblem{{ManifestFile, ProblemManifest}},
 		},
 		{

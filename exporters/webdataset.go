@@ -47,7 +47,7 @@ type WebDatasetRegion struct {
 
 // WebDatasetAttempt is one attempt of a region, without its tokens and canvas.
 type WebDatasetAttempt struct {
-	Thought  string `json:"thought"`
+	Thought string `json:"thought"`
 	// Score is the critique's score; null when the attempt was not
 	// critiqued or its critique could not be read.
 	Score    *int32 `json:"score"`

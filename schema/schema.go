@@ -257,10 +257,11 @@ type Provenance struct {
 	// or "teacher-image" (the paper's TwiG-50K recipe).
 	Route string `parquet:"route" json:"route"`
 	// PromptWrapper is the text the generator wraps its prefix in, with
-	// "{prefix}" where the prefix goes ("User: {prefix}\n\nAssistant:" for
-	// Janus-Pro), as the GPU worker reports it; the generator's image-start
-	// token follows it. A gen_k sample's conditioning text is the wrapper
-	// with the attempt's prefix put in.
+	// "{prefix}" where the prefix goes, up to and including the image-start
+	// token ("User: {prefix}\n\nAssistant:<begin_of_image>" for Janus-Pro),
+	// as the GPU worker reports it; empty when the worker reports none. A
+	// gen_k sample's conditioning text is the wrapper with the attempt's
+	// prefix put in.
 	PromptWrapper string        `parquet:"prompt_wrapper" json:"prompt_wrapper"`
 	Models        []RoleModel   `parquet:"models,list" json:"models"`
 	Templates     []TemplateRef `parquet:"templates,list" json:"templates"`
@@ -327,40 +328,68 @@ type Failure struct {
 
 // Message is one turn of a chat-format training sample.
 type Message struct {
-	// Role is "user" or "assistant".
+	// Role is "user" (the input) or "assistant" (the target: train on it).
 	Role string `parquet:"role" json:"role"`
-	// Content is the turn's text; "<image>" marks where Sample.Images[0]
-	// goes, as LLaVA-style SFT trainers expect.
+	// Content is the turn's text. In think and reflect samples "<image>"
+	// marks where Sample.Images[0] goes, as LLaVA-style SFT trainers
+	// expect. In gen samples image tokens are written as "<image_tokens>"
+	// followed by each token id after a space: the user turn is
+	// Sample.Conditioning followed at once by the PriorTokens so written,
+	// and the assistant turn the TargetTokens so written (see Sample).
 	Content string `parquet:"content" json:"content"`
 }
 
 // Sample is one supervised example of TwiG-50K's nine subtasks
 // (twig-method.md section 3), derived from an accepted trajectory. It is
 // the row type of the sft config.
+//
+// A gen sample's Messages are exactly two turns, the input and the target,
+// in the order the generator reads them:
+//
+//	user:      Conditioning + "<image_tokens>" + " p1 p2 ... pN"   (PriorTokens; none for k=1)
+//	assistant: "<image_tokens>" + " t1 t2 ... tM"                  (TargetTokens)
+//
+// The conditioning text ends where the user turn's last "<image_tokens>"
+// begins (what follows it is only digits and spaces), so splitting there
+// gives back Conditioning and PriorTokens whatever the text holds.
 type Sample struct {
 	// ID is a UUID v5 over the trajectory id, the task and the attempt.
 	ID           string `parquet:"id" json:"id"`
 	TrajectoryID string `parquet:"trajectory_id" json:"trajectory_id"`
 	// Task is think_k, gen_k or reflect_k (k = 1..K); Kind is think, gen
-	// or reflect; Region is k; Attempt the attempt it was taken from.
+	// or reflect; Region is k; Attempt the attempt it was taken from
+	// (think: 0, since the thinker's thought precedes every attempt; gen:
+	// the kept attempt; reflect: the critiqued attempt).
 	Task    string `parquet:"task" json:"task"`
 	Kind    string `parquet:"kind" json:"kind"`
 	Region  int32  `parquet:"region" json:"region"`
 	Attempt int32  `parquet:"attempt" json:"attempt"`
 	// Prompt is the user prompt T; Thoughts the thoughts the input shows
-	// (think: tau_<k; reflect: tau_<=k; gen: the prefix's thoughts).
+	// (think: tau_<k, the thoughts of earlier regions as the loop kept
+	// them, a revision where a region was repainted; reflect: tau_<=k;
+	// gen: the prefix's thoughts).
 	Prompt   string   `parquet:"prompt" json:"prompt"`
 	Thoughts []string `parquet:"thoughts,list" json:"thoughts"`
 	// Images holds the canvas the input shows (think: after region k-1,
 	// none for k=1; reflect: with region k); empty for gen.
 	Images []Image `parquet:"images,list" json:"images"`
-	// Prefix, PriorTokens and TargetTokens are gen's input and output.
-	Prefix       string  `parquet:"prefix" json:"prefix"`
+	// Prefix, PriorTokens and TargetTokens are gen's input and output: the
+	// text prefix of the kept attempt, the image tokens of regions before
+	// k (raster order) and region k's tokens.
+	Prefix string `parquet:"prefix" json:"prefix"`
+	// Conditioning is the whole text gen's generator was conditioned on:
+	// the trajectory's Provenance.PromptWrapper with Prefix in place of
+	// "{prefix}" (Prefix alone when the wrapper was not recorded). The
+	// generator read it, then PriorTokens, and produced TargetTokens.
+	// Empty for think and reflect.
+	Conditioning string  `parquet:"conditioning" json:"conditioning"`
 	PriorTokens  []int32 `parquet:"prior_tokens,list" json:"prior_tokens"`
 	TargetTokens []int32 `parquet:"target_tokens,list" json:"target_tokens"`
-	// Target is think's thought, or reflect's critique in the output
+	// Target is think's thought (the thinker's own, Region.Thought.Text,
+	// never a critic's revision), or reflect's critique in the output
 	// format (SCORE: / IMPROVED_DESCRIPTION:); empty for gen.
 	Target string `parquet:"target" json:"target"`
-	// Messages is the sample as a chat: the instruction, then the target.
+	// Messages is the sample as a chat: the input as a user turn, then
+	// the target as an assistant turn.
 	Messages []Message `parquet:"messages,list" json:"messages"`
 }

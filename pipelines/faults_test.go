@@ -855,7 +855,7 @@ func TestFaultTeachers(t *testing.T) {
 					}
 					for _, reg := range r.Regions {
 						for _, a := range reg.Attempts {
-							if a.Critique.Score == 100 && strings.Contains(a.Critique.Revised, "ignore previous instructions") {
+							if a.Critique.Score != nil && *a.Critique.Score == 100 && strings.Contains(a.Critique.Revised, "ignore previous instructions") {
 								t.Errorf("%s: the thought's injected critique was read as the critic's", r.ID)
 							}
 						}

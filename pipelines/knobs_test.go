@@ -13,6 +13,8 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -167,10 +169,43 @@ func TestValidateTimeoutsAndRetries(t *testing.T) {
 // every existing version's staging and resume would be thrown away.
 // These are golden values: if a default elsewhere changes on purpose,
 // the hash changes too; update them then, and only then.
+// The hashes of the default and a remote configuration. They change only
+// when what a run produces changes (last: the v2 templates and draw-v1 as
+// defaults).
 const (
-	defaultConfigHash = "b6f26e9d6ddd02f334dc039ce301e5657c9c05b21ea0947be5c24a17a8c69146"
-	remoteConfigHash  = "6ac0dd935071d052da4f0c3c1e9d0a2d5d73fd5c2995af1ffb598204e05d4f11"
+	defaultConfigHash = "35e46f6d4931f95ef1fe323527a48909be127f09e4738180c957030bad6310a5"
+	remoteConfigHash  = "bda076a87a9d2a7e8b676e982c409486bd28cf200233440c4c2a3161d12949ad"
 )
+
+// TestConfigHashFollowsTemplateWords: a template given as a file enters
+// the hash by its words, not its path.
+func TestConfigHashFollowsTemplateWords(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "critique.tmpl")
+	hashWith := func(text string) string {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := DefaultConfig()
+		c.Engine.CritiqueTemplate = path
+		if err := c.ReadTemplates(); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Engine.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		return c.Hash()
+	}
+	a := hashWith("Score the {{.BandName}} of \"{{.Prompt}}\".\nSCORE: <0-100>\nIMPROVED_DESCRIPTION: <sentence>\n")
+	b := hashWith("Score the {{.BandName}} of \"{{.Prompt}}\" strictly.\nSCORE: <0-100>\nIMPROVED_DESCRIPTION: <sentence>\n")
+	if a == b || a == defaultConfigHash {
+		t.Errorf("hashes %s and %s (default %s): a template's words must change the hash", a, b, defaultConfigHash)
+	}
+	if again := hashWith("Score the {{.BandName}} of \"{{.Prompt}}\".\nSCORE: <0-100>\nIMPROVED_DESCRIPTION: <sentence>\n"); again != a {
+		t.Errorf("the same words hash to %s, then %s", a, again)
+	}
+}
 
 func remoteHashConfig() Config {
 	c := DefaultConfig()

@@ -103,7 +103,7 @@ func TestRunRejectsBadInput(t *testing.T) {
 	}{
 		{"no out", nil, runOptions{}, "--out is required"},
 		{"think template with an unknown variable", func(c *pipelines.Config) { c.Engine.ThinkTemplate = badThink }, withModels(runOptions{out: dir}),
-			badThink + ":2:23: unknown variable .Regoins"},
+			badThink + ":2:20: unknown variable .Regoins"},
 		{"critique template missing", func(c *pipelines.Config) { c.Engine.CritiqueTemplate = filepath.Join(dir, "none.tmpl") }, withModels(runOptions{out: dir}),
 			"critique template: open " + filepath.Join(dir, "none.tmpl")},
 		{"judge template with an unknown field", func(c *pipelines.Config) { c.VLM.Template = badJudge }, withModels(runOptions{out: dir}),

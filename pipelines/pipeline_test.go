@@ -22,6 +22,7 @@ import (
 	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/schema"
 )
@@ -377,6 +378,13 @@ func TestTeacherImageRoute(t *testing.T) {
 	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "draw" }) {
 		t.Errorf("models %v name no drawing model", m.Models)
 	}
+	o := account(t, cfg, m)
+	for _, r := range append(o.accepted, o.rejected...) {
+		p := r.Provenance
+		if p.Route != "teacher-image" || !slices.ContainsFunc(p.Templates, func(t schema.TemplateRef) bool { return t.Role == "draw" && t.ID == "draw" }) {
+			t.Errorf("%s: route %q, templates %+v; want teacher-image and the draw template", r.ID, p.Route, p.Templates)
+		}
+	}
 }
 
 // TestOverHTTP paints through real HTTP workers (twig worker's server with
@@ -413,6 +421,13 @@ func TestOverHTTP(t *testing.T) {
 	}
 	if !slices.ContainsFunc(m.Models, func(r schema.RoleModel) bool { return r.Role == "generate" && strings.Contains(r.Model, "@") }) {
 		t.Errorf("models %v do not name the worker's model", m.Models)
+	}
+	// The worker's prompt wrapper, from its info call, is in every record.
+	o := account(t, cfg, m)
+	for _, r := range append(o.accepted, o.rejected...) {
+		if got := r.Provenance.PromptWrapper; got != inference.JanusPromptWrapper || r.Provenance.Route != "interleaved" {
+			t.Errorf("%s: prompt wrapper %q, route %q; want %q, interleaved", r.ID, got, r.Provenance.Route, inference.JanusPromptWrapper)
+		}
 	}
 
 	// Rerunning the finished version from scratch answers every call from

@@ -61,10 +61,20 @@
 // rest is background tokens whose tone follows the first scenery word of
 // the sentence (sky, grass, water, sand, snow, road, wall, floor,
 // table, ...), else a neutral tone; a sentence naming no object paints an
-// all-background band. Scenery nouns (background, backdrop, ground,
-// surroundings, space, scene, setting, light, area, ...) are never painted
-// as objects, and the critic never looks for them. Prior tokens do not
-// influence the band.
+// all-background band. Only nouns that name something in a scene are
+// painted: scenery nouns (background, backdrop, ground, surroundings,
+// space, scene, setting, light, area, ...) tint the background instead,
+// and meta nouns, which talk about the picture or its description rather
+// than name a thing in it (object, thing, item, element, detail, feature,
+// aspect, colour, color, hue, shape, texture, size, number, count,
+// quantity, amount, instance, part, section, layer, portion, region,
+// image, description, caption, prompt, composition, content), are not
+// painted at all, though annotators.Parse reads them as objects ("each
+// object with the colour described", "Layer 2 - ..."). Nouns that can
+// also be painted things (picture, frame, band, piece, figure) are not
+// meta nouns. The critic never looks for scenery or meta nouns, and the
+// VLM judge takes them as present. Prior tokens do not influence the
+// band.
 //
 // Each object suffers, with probability
 //
@@ -102,30 +112,71 @@
 // [Reasoner.Critique] encodes the canvas back into tokens, takes the rows
 // of band Region of Regions (Grid/K rows each, the last band taking the
 // remainder, as inference.EqualBands) and checks them against the
-// objects planned for the band. The score is 100 minus penalties:
+// objects planned for the band. A flaw costs a penalty:
 //
-//	missing object          -45  per object
-//	wrong colour            -35  per object
-//	wrong shape or texture  -25  per object
-//	wrong count             -30  per class (its connected components)
+//	missing object          -40  per object
+//	wrong colour            -30  per object
+//	wrong shape or texture  -20  per object
+//	wrong count             -25  per class (its connected components)
 //	placeholder left        -60
 //	unexpected object class -10  per class
 //
 // where an unexpected class is one neither planned for the band nor named
-// by its thought as an object of the prompt, minus a seeded jitter of
-// 0..10, clamped to 0..100: a perfect band scores
-// 90..100 and passes theta 90, a band with any flaw but an unexpected
-// object scores 75 or less. The improved description repeats the thought
-// when the band is perfect and the thought follows the rules, and is the
-// band's planned sentence otherwise. The answer is
+// by its thought as an object of the prompt. The score is seeded:
+//
+//	flawless band     91..100, or 84..94 one time in four (a nitpick the
+//	                  critic does not name)
+//	any flaw          100 - penalties - 1..12, clamped to 0..100
+//
+// so that a flawless band mostly passes theta 90 but not always, one
+// unexpected class lands in 78..89, a wrong shape or texture in 68..79, a
+// wrong count in 63..74, a wrong colour in 58..69, a missing object in
+// 48..59, and first-pass scores have real mass in 80..89 as well as at 90
+// and above.
+//
+// The improved description is, for a flawless band whose thought follows
+// the rules, the thought itself when the score is at least
+// [SatisfiedScore] (95); for a flawless band whose thought breaks the
+// rules, the band's planned sentence; otherwise the planned sentence
+// corrected for what was found, in plain words and without any noun the
+// planned sentence does not name: a missing object (every object, when
+// placeholder is left or the band is flawless) becomes "clearly visible",
+// a wrong count "exactly" the planned number, a wrong colour "entirely"
+// that colour, a wrong shape or texture "distinctly" that shape or
+// texture (all but "exactly" with two synonyms, picked by the band's
+// wording variant), and unexpected objects make it say "only" ("Only a round red
+// apple is on the left of exactly two entirely green trains."); a band
+// without objects gets its scenery sentence with "entirely" after the
+// verb. Such a revision must read back through annotators.Parse to the
+// planned sentence's objects and relations, which is all the painter
+// sees of it, and differ from the thought (as the reflection judge
+// compares them, ignoring case and punctuation); when the correction does
+// not, the critic takes the first of the planned sentence's other
+// wordings and "Clearly, <planned sentence>" that does, else the planned
+// sentence itself. The answer is
 //
 //	SCORE: <int>
 //	IMPROVED_DESCRIPTION: <sentence>
 //
-// except, with probability MalformedRate, an answer without the SCORE
-// line, with a score that is not a number ("SCORE: high"), a score out of
-// range ("SCORE: 150"), or without a description. Usage counts the
-// instruction's words as input and the answer's words as output.
+// except, with probability MalformedRate, an answer in another shape:
+// half the time one that inference.ParseCritique still reads, as real
+// critics write them:
+//
+//	one line      SCORE: 85 IMPROVED_DESCRIPTION: <sentence>
+//	remark        SCORE: 72 (the colour is off) and the description line
+//	numbered      1. SCORE: 72 / 2. IMPROVED_DESCRIPTION: <sentence>
+//	bold          **SCORE:** 85 or **Score**: 85, with a bold key before the description
+//	out of 100    SCORE: 81/100
+//	out of 10     SCORE: 8/10 (the score rounded to tens; it reads as 80)
+//	preamble      a sentence and a blank line before the plain answer
+//	note after    the plain answer, a blank line and a short remark
+//
+// and half the time one it cannot read: no SCORE line (a sentence
+// instead), a score that is not a number ("SCORE: high"), a score out of
+// range ("SCORE: 150"), or no description (no IMPROVED_DESCRIPTION line,
+// or an empty one). The remark names the main flaw found, and none of
+// the shapes' extra words is "score". Usage counts the instruction's words
+// as input and the answer's words as output.
 //
 // # Configuration
 //

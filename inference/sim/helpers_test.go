@@ -13,7 +13,8 @@ import (
 // miniParse is a tiny stand-in for annotators.Parse, so that the painter's
 // and the critic's rules can be tested on controlled sentences whatever
 // state the real parser is in. It reads "[a|an|one..ten] [attributes] noun"
-// phrases and the relation phrases between consecutive ones.
+// phrases (skipping adverbs in -ly and "visible" inside a phrase) and the
+// relation phrases between consecutive ones.
 func miniParse(s string) annotators.Analysis {
 	var a annotators.Analysis
 	ws := words(s)
@@ -52,6 +53,8 @@ func miniParse(s string) annotators.Analysis {
 				o.Shape = w
 			case slices.Contains(annotators.Textures, w):
 				o.Texture = w
+			case strings.HasSuffix(w, "ly") || w == "visible":
+				// an adverb or "visible": the critic's insisting words
 			default:
 				o.Noun = w
 				if n > 1 {

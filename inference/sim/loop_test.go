@@ -2,7 +2,11 @@ package sim
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twigdata/twig/annotators"
@@ -122,4 +126,206 @@ func TestLoopRepaintShare(t *testing.T) {
 			}
 		})
 	}
+}
+
+// engineRun is the engine's trajectories over composed prompts, run with
+// the default simulator configurations.
+type engineRun struct {
+	prompts      []string
+	trajectories []*schema.Trajectory
+}
+
+// composedPrompts returns n prompts of annotators.Compose, every category
+// in turn.
+func composedPrompts(n int) []string {
+	var out []string
+	for _, c := range annotators.Compose(n, 2025) {
+		out = append(out, c.Text)
+	}
+	return out
+}
+
+// runEngine runs the real engine (inference.New) with the default painter
+// and reasoner on each prompt, sample seed = the prompt's index.
+func runEngine(t testing.TB, cfg inference.Config, prompts []string) engineRun {
+	t.Helper()
+	e, err := inference.New(cfg, NewPainter(DefaultPainterConfig()), NewReasoner(DefaultReasonerConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := engineRun{prompts: prompts, trajectories: make([]*schema.Trajectory, len(prompts))}
+	errs := make([]error, len(prompts))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range max(runtime.GOMAXPROCS(0), 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				p := prompts[i]
+				run.trajectories[i], errs[i] = e.Run(context.Background(), schema.Seed{
+					ID: fmt.Sprintf("p%04d", i), Prompt: p, PromptNormalized: p, Category: "other", Seed: int64(i),
+				})
+			}
+		}()
+	}
+	for i := range prompts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
+// acceptedLike reports whether every region's kept attempt was accepted by
+// its critique: the final image is one the loop itself approved.
+func acceptedLike(tr *schema.Trajectory) bool {
+	for _, r := range tr.Regions {
+		if r.Attempts[len(r.Attempts)-1].Decision != schema.DecisionAccept {
+			return false
+		}
+	}
+	return true
+}
+
+// phantomClasses returns the object classes of the final tokens that are
+// the class of no object of the prompt's analysis.
+func phantomClasses(tr *schema.Trajectory) []int {
+	named := map[int]bool{}
+	for _, o := range annotators.Parse(tr.Prompt).Objects {
+		named[ClassOf(o.Noun)] = true
+	}
+	seen := map[int]bool{}
+	var out []int
+	for _, id := range tr.FinalTokens {
+		if c := Split(id).Class; c != 0 && !named[c] && !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// TestPhantomObjects measures the share of final images that carry an
+// object class the prompt does not name, among those the loop accepted
+// (every region's kept attempt accepted) and among all. Run it with
+// go test ./inference/sim -run Phantom -v to see the figures.
+func TestPhantomObjects(t *testing.T) {
+	requireParser(t)
+	prompts := composedPrompts(300)
+	repaints := inference.DefaultConfig()
+	repaints.CritiqueRepaints = true // repaints can be accepted too
+	for _, tt := range []struct {
+		name string
+		cfg  inference.Config
+	}{
+		{"default", inference.DefaultConfig()},
+		{"critique repaints", repaints},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			run := runEngine(t, tt.cfg, prompts)
+			accepted, phantomAccepted, phantomAll := 0, 0, 0
+			for i, tr := range run.trajectories {
+				extra := phantomClasses(tr)
+				if len(extra) > 0 {
+					phantomAll++
+					if phantomAll <= 3 {
+						t.Logf("phantom classes %v in %q: kept thoughts %q", extra, run.prompts[i], keptThoughts(tr))
+					}
+				}
+				if !acceptedLike(tr) {
+					continue
+				}
+				accepted++
+				if len(extra) > 0 {
+					phantomAccepted++
+					if phantomAccepted <= 3 {
+						t.Logf("phantom classes %v in accepted %q: thoughts %q", extra, run.prompts[i], keptThoughts(tr))
+					}
+				}
+			}
+			t.Logf("%d composed prompts: %d accepted-like; phantom objects in %d of them (%.1f%%), in %d of all %d (%.1f%%)",
+				len(prompts), accepted, phantomAccepted, pct(phantomAccepted, accepted), phantomAll, len(prompts), pct(phantomAll, len(prompts)))
+			if phantomAccepted != 0 {
+				t.Errorf("%d of %d accepted-like images carry a phantom object, want 0", phantomAccepted, accepted)
+			}
+			// Nothing in the simulator paints a noun the prompt does not
+			// name, so no final image at all should carry one.
+			if phantomAll != 0 {
+				t.Errorf("%d of %d final images carry a phantom object, want 0", phantomAll, len(prompts))
+			}
+			if accepted < len(prompts)/4 {
+				t.Errorf("only %d of %d trajectories accepted-like", accepted, len(prompts))
+			}
+		})
+	}
+}
+
+// TestScoreSpread measures the first-pass critique scores of the engine
+// on the simulator: there must be real mass just below theta 90 (80-89),
+// not only clear passes and clear failures. Run it with
+// go test ./inference/sim -run ScoreSpread -v to see the histogram.
+func TestScoreSpread(t *testing.T) {
+	requireParser(t)
+	prompts := composedPrompts(300)
+	run := runEngine(t, inference.DefaultConfig(), prompts)
+	var bins [10]int
+	scored, unscored, regions, repainted, accepted := 0, 0, 0, 0, 0
+	for _, tr := range run.trajectories {
+		if acceptedLike(tr) {
+			accepted++
+		}
+		for _, r := range tr.Regions {
+			regions++
+			if len(r.Attempts) > 1 {
+				repainted++
+			}
+			c := r.Attempts[0].Critique
+			if c.Score == nil {
+				unscored++
+				continue
+			}
+			scored++
+			bins[min(int(*c.Score)/10, 9)]++
+		}
+	}
+	var b strings.Builder
+	for i, n := range bins {
+		hi := i*10 + 9
+		if i == 9 {
+			hi = 100
+		}
+		fmt.Fprintf(&b, "\n  %2d-%-3d %4d %5.1f%% %s", i*10, hi, n, pct(n, scored), strings.Repeat("#", (200*n+scored)/(2*max(scored, 1))))
+	}
+	t.Logf("first-pass critique scores of %d regions (%d prompts), %d without a score:%s", scored, len(prompts), unscored, b.String())
+	t.Logf("%d of %d regions repainted (%.1f%%); %d of %d trajectories accepted-like (%.1f%%)",
+		repainted, regions, pct(repainted, regions), accepted, len(prompts), pct(accepted, len(prompts)))
+	if share := pct(bins[8], scored); share < 5 {
+		t.Errorf("%.1f%% of first-pass scores in 80-89, want at least 5%%", share)
+	}
+	if share := pct(bins[9], scored); share < 30 {
+		t.Errorf("%.1f%% of first-pass scores at 90 or more, want at least 30%%", share)
+	}
+	if share := pct(accepted, len(prompts)); share < 25 {
+		t.Errorf("%.1f%% of trajectories accepted-like, want at least 25%%", share)
+	}
+}
+
+// keptThoughts returns the thoughts of the kept attempts.
+func keptThoughts(tr *schema.Trajectory) []string {
+	var out []string
+	for _, r := range tr.Regions {
+		out = append(out, r.Attempts[len(r.Attempts)-1].Thought)
+	}
+	return out
+}
+
+func pct(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
 }

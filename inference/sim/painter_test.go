@@ -284,3 +284,41 @@ func TestGenerateWithParser(t *testing.T) {
 		t.Errorf("bench ends in column %d, bowls start in %d; want the bench on the left", benchEnd, bowlStart)
 	}
 }
+
+func TestGenerateIgnoresMetaNouns(t *testing.T) {
+	requireParser(t)
+	p := NewPainter(PainterConfig{})
+	grid := p.Geometry().Grid()
+	tests := []struct {
+		sentence string
+		want     []string // the nouns painted
+	}{
+		{"A red apple, each object with exactly the colour, shape and number described.", []string{"apple"}},
+		{"Layer 2 - A red apple is clearly visible.", []string{"apple"}},
+		{"Every detail of the image is plain, with one item and two things in each section.", nil},
+		{"An oval picture hangs next to a rectangular frame.", []string{"picture", "frame"}},
+		{"A rubber band lies next to a wooden spoon.", []string{"band", "spoon"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sentence, func(t *testing.T) {
+			got := objectsIn(band(t, p, tt.sentence, 1, 3), grid, 0, 8)
+			want := map[int]bool{}
+			for _, n := range tt.want {
+				want[ClassOf(n)] = true
+				if len(got[ClassOf(n)]) == 0 {
+					t.Errorf("%s not painted", n)
+				}
+			}
+			for class := range got {
+				if !want[class] {
+					t.Errorf("painted class %d, want only %q", class, tt.want)
+				}
+			}
+		})
+	}
+	for _, n := range []string{"object", "thing", "item", "detail", "colour", "color", "shape", "number", "part", "section", "layer", "portion", "image", "description"} {
+		if painted(n) {
+			t.Errorf("painted(%q), want a meta noun", n)
+		}
+	}
+}

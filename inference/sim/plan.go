@@ -28,14 +28,15 @@ type plan struct {
 const maxPerBand = 3
 
 // objectsOf returns the objects of an analysis, with counts of at least
-// 1 and relations re-indexed; without scenery nouns ("background",
-// "ground") unless keepScenery.
+// 1 and relations re-indexed; without the nouns that are not painted,
+// scenery ("background", "ground") and meta nouns ("object", "detail"),
+// unless keepScenery.
 func objectsOf(a annotators.Analysis, keepScenery bool) ([]annotators.Object, []annotators.Relation) {
 	index := make([]int, len(a.Objects))
 	var objs []annotators.Object
 	for i, o := range a.Objects {
 		index[i] = -1
-		if o.Noun == "" || !keepScenery && fillerNouns[o.Noun] {
+		if o.Noun == "" || !keepScenery && !painted(o.Noun) {
 			continue
 		}
 		if o.Count < 1 {
@@ -225,6 +226,11 @@ func (p *plan) compose(b int) string {
 // describe writes one sentence naming the objects idx, with the relations
 // between them from the prompt.
 func (p *plan) describe(idx []int, v int) string {
+	return p.describeWith(idx, v, func(i int) string { return nounPhrase(p.objects[i]) })
+}
+
+// describeWith is describe with each object i written as phrase(i).
+func (p *plan) describeWith(idx []int, v int, phrase func(i int) string) string {
 	in := func(i int) bool { return slices.Contains(idx, i) }
 	said := map[int]bool{}
 	var clauses []string
@@ -233,7 +239,7 @@ func (p *plan) describe(idx []int, v int) string {
 			continue
 		}
 		said[r.Subject], said[r.Object] = true, true
-		clauses = append(clauses, p.clause(r, v))
+		clauses = append(clauses, p.clause(r, v, phrase))
 	}
 	// Objects whose vertical relation partner is in another band.
 	for _, i := range idx {
@@ -247,10 +253,10 @@ func (p *plan) describe(idx []int, v int) string {
 			s := p.objects[i]
 			switch r.Predicate {
 			case "above":
-				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "is", "are")+" high up")
+				clauses = append(clauses, phrase(i)+" "+agree(s.Count, "is", "are")+" high up")
 				said[i] = true
 			case "below":
-				clauses = append(clauses, nounPhrase(s)+" "+agree(s.Count, "is", "are")+" down low")
+				clauses = append(clauses, phrase(i)+" "+agree(s.Count, "is", "are")+" down low")
 				said[i] = true
 			}
 			if said[i] {
@@ -262,7 +268,7 @@ func (p *plan) describe(idx []int, v int) string {
 	n := 0
 	for _, i := range idx {
 		if !said[i] {
-			rest = append(rest, nounPhrase(p.objects[i]))
+			rest = append(rest, phrase(i))
 			n += p.objects[i].Count
 		}
 	}
@@ -284,9 +290,9 @@ func (p *plan) describe(idx []int, v int) string {
 }
 
 // clause writes a relation between two objects of the same band.
-func (p *plan) clause(r annotators.Relation, v int) string {
-	s, o := p.objects[r.Subject], p.objects[r.Object]
-	subj, obj := nounPhrase(s), nounPhrase(o)
+func (p *plan) clause(r annotators.Relation, v int, phrase func(i int) string) string {
+	s := p.objects[r.Subject]
+	subj, obj := phrase(r.Subject), phrase(r.Object)
 	be := agree(s.Count, "is", "are")
 	verb := []string{be, agree(s.Count, "sits", "sit")}[v%2]
 	switch r.Predicate {

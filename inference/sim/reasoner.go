@@ -23,9 +23,12 @@ type ReasonerConfig struct {
 	// Geometry is the canvas the critic reads; zero fields take the
 	// defaults (384 px, 16 px).
 	Geometry Geometry `json:"geometry"`
-	// MalformedRate is the probability that a critique answer breaks the
-	// output format: no SCORE line, a score that is not a number, a score
-	// out of range, or no IMPROVED_DESCRIPTION. Zero never breaks it; see
+	// MalformedRate is the probability that a critique answer leaves the
+	// plain output format: half the time for a shape the critique parser
+	// still reads (one line, a remark after the score, a numbered list,
+	// bold keys, "/100", "/10", text around the answer), half the time for
+	// one it cannot (no SCORE line, a score that is not a number, a score
+	// out of range, no IMPROVED_DESCRIPTION). Zero never leaves it; see
 	// DefaultReasonerConfig for the usual 0.05.
 	MalformedRate float64 `json:"malformed_rate"`
 	// DriftRate is the probability that a thought breaks the thought
@@ -130,8 +133,9 @@ func (p *plan) drift(b int, rng *rand.Rand) string {
 // Critique reads the canvas back into tokens, checks band req.Region
 // against the plan (every planned object present, with its colour,
 // shape or texture and count, no placeholder left, nothing unexpected) and
-// answers in the critique format. See the package documentation for the
-// score.
+// answers in the critique format with a seeded score and a revision that
+// corrects the planned sentence for what it found. See the package
+// documentation for the score, the revision and the answer shapes.
 func (r *Reasoner) Critique(ctx context.Context, req inference.CritiqueRequest) (inference.Reply, error) {
 	if err := ctx.Err(); err != nil {
 		return inference.Reply{}, err
@@ -154,25 +158,14 @@ func (r *Reasoner) Critique(ctx context.Context, req inference.CritiqueRequest) 
 	grid := r.geo.Grid()
 	start, end := r.geo.BandRows(req.Region, req.Regions)
 	band := tokens[start*grid : end*grid]
-	penalty, problems := p.check(band, end-start, grid, req.Region, r.allowed(p, thought))
+	f := p.check(band, end-start, grid, req.Region, r.allowed(p, thought))
 
 	rng := rand.New(rand.NewPCG(uint64(req.Seed), hashOf("critique", req.Prompt, req.Region, req.Regions, thought)))
-	score := min(max(100-penalty-rng.IntN(11), 0), 100)
-	// The revision: the thought itself when nothing is wrong with the band
-	// or the thought; the planned sentence when the thought broke the
-	// rules; and, when the band is wrong, the planned sentence insisting on
-	// what was missed, so that a repaint is conditioned on a revised
-	// thought, as a teacher's critique would revise it.
-	revised := p.sentences[req.Region]
-	switch {
-	case len(problems) == 0 && p.followsRules(thought):
-		revised = strings.TrimSpace(thought)
-	case len(problems) > 0:
-		revised = strings.TrimRight(revised, ".") + ", each object with exactly the colour, shape and number described."
-	}
+	score := f.score(rng)
+	revised := p.revise(r.parse, req.Region, f, score, thought)
 	text := fmt.Sprintf("SCORE: %d\nIMPROVED_DESCRIPTION: %s", score, revised)
 	if rng.Float64() < r.malformedRate {
-		text = malformed(rng, score, revised)
+		text = malformed(rng, score, revised, f)
 	}
 	return inference.Reply{Text: text, Model: r.model, Usage: r.usage(req.Instruction, text)}, nil
 }
@@ -194,75 +187,121 @@ func (r *Reasoner) allowed(p *plan, thought string) map[int]bool {
 
 // Penalties of the critic, subtracted from 100.
 const (
-	PenaltyMissing     = 45
-	PenaltyColour      = 35
-	PenaltyAttribute   = 25
-	PenaltyCount       = 30
+	PenaltyMissing     = 40
+	PenaltyColour      = 30
+	PenaltyAttribute   = 20
+	PenaltyCount       = 25
 	PenaltyPlaceholder = 60
 	PenaltyUnexpected  = 10
 )
 
+// The critic's scale: how a band's penalty becomes a score.
+const (
+	// SatisfiedScore is the score from which the critic is satisfied with
+	// a flawless band and repeats a thought that follows the rules as its
+	// revision ("95+ only for perfection").
+	SatisfiedScore = 95
+	// harshRate is the share of flawless bands the critic marks down to
+	// 84..94 (a nitpick it does not name) instead of 91..100.
+	harshRate = 0.25
+)
+
+// flaw is what the critic found wrong with one planned object of a band.
+type flaw struct {
+	missing, count, colour, attribute bool
+}
+
+// findings is what the critic found wrong with a band.
+type findings struct {
+	penalty     int
+	placeholder bool
+	unexpected  int          // object classes neither planned nor allowed
+	flaws       map[int]flaw // by index into plan.objects
+}
+
+// flawless reports whether the critic found nothing wrong.
+func (f findings) flawless() bool { return f.penalty == 0 }
+
+// score draws the critique's score: a flawless band 91..100, or 84..94
+// with probability harshRate; a flawed one 100 minus the penalty minus
+// 1..12, clamped to 0..100.
+func (f findings) score(rng *rand.Rand) int {
+	if f.flawless() {
+		if rng.Float64() < harshRate {
+			return 100 - 6 - rng.IntN(11)
+		}
+		return 100 - rng.IntN(10)
+	}
+	return min(max(100-f.penalty-1-rng.IntN(12), 0), 100)
+}
+
 // check compares a band's tokens with the objects planned for band b and
-// returns the total penalty and what is wrong.
-func (p *plan) check(band []int32, rows, cols, b int, allowed map[int]bool) (int, []string) {
-	var problems []string
-	penalty := 0
-	add := func(n int, format string, args ...any) {
-		penalty += n
-		problems = append(problems, fmt.Sprintf(format, args...))
+// returns what is wrong and its penalty.
+func (p *plan) check(band []int32, rows, cols, b int, allowed map[int]bool) findings {
+	f := findings{flaws: map[int]flaw{}}
+	mark := func(i int, set func(*flaw)) {
+		fl := f.flaws[i]
+		set(&fl)
+		f.flaws[i] = fl
 	}
 	if slices.Contains(band, Placeholder) {
-		add(PenaltyPlaceholder, "placeholder left")
+		f.penalty += PenaltyPlaceholder
+		f.placeholder = true
 	}
 	byClass := map[int][]component{}
 	for _, c := range components(band, rows, cols) {
 		byClass[c.Class] = append(byClass[c.Class], c)
 	}
 	expected := map[int][]item{}
+	indexes := map[int][]int{} // plan object indexes per class
 	var classes []int
 	for _, i := range p.bands[b] {
-		if fillerNouns[p.objects[i].Noun] {
-			continue // scenery: painted as background, not as an object
+		if !painted(p.objects[i].Noun) {
+			continue // scenery and meta nouns: not painted as objects
 		}
 		it := itemOf(p.objects[i].Object)
 		if _, ok := expected[it.Class]; !ok {
 			classes = append(classes, it.Class)
 		}
 		expected[it.Class] = append(expected[it.Class], it)
+		indexes[it.Class] = append(indexes[it.Class], i)
 	}
 	for _, class := range classes {
 		want, got := expected[class], byClass[class]
 		if len(got) == 0 {
-			for range want {
-				add(PenaltyMissing, "class %d missing", class)
+			for _, i := range indexes[class] {
+				f.penalty += PenaltyMissing
+				mark(i, func(fl *flaw) { fl.missing = true })
 			}
 			continue
 		}
 		total := 0
-		for _, it := range want {
+		for k, it := range want {
+			i := indexes[class][k]
 			total += it.Count
 			if it.Colour > 0 && mismatch(want, got, func(c component) bool { return c.Colour == it.Colour }) {
-				add(PenaltyColour, "class %d: wrong colour, want %d", class, it.Colour)
+				f.penalty += PenaltyColour
+				mark(i, func(fl *flaw) { fl.colour = true })
 			}
 			if it.Attribute > 0 && mismatch(want, got, func(c component) bool { return c.Attribute == it.Attribute }) {
-				add(PenaltyAttribute, "class %d: wrong attribute, want %d", class, it.Attribute)
+				f.penalty += PenaltyAttribute
+				mark(i, func(fl *flaw) { fl.attribute = true })
 			}
 		}
 		if len(got) != total {
-			add(PenaltyCount, "class %d: %d instances, want %d", class, len(got), total)
+			f.penalty += PenaltyCount
+			for _, i := range indexes[class] {
+				mark(i, func(fl *flaw) { fl.count = true })
+			}
 		}
 	}
-	var extra []int
 	for class := range byClass {
 		if _, ok := expected[class]; !ok && !allowed[class] {
-			extra = append(extra, class)
+			f.penalty += PenaltyUnexpected
+			f.unexpected++
 		}
 	}
-	slices.Sort(extra)
-	for _, class := range extra {
-		add(PenaltyUnexpected, "unexpected class %d", class)
-	}
-	return penalty, problems
+	return f
 }
 
 // mismatch reports whether the components got of a class fail match: with
@@ -342,22 +381,6 @@ func (p *plan) followsRules(thought string) bool {
 		}
 	}
 	return true
-}
-
-// malformed writes an answer that breaks the critique format.
-func malformed(rng *rand.Rand, score int, revised string) string {
-	switch rng.IntN(4) {
-	case 0:
-		return fmt.Sprintf("The band mostly matches its description.\nIMPROVED_DESCRIPTION: %s", revised)
-	case 1:
-		return fmt.Sprintf("SCORE: %s\nIMPROVED_DESCRIPTION: %s", []string{"high", "good", "medium", "low"}[rng.IntN(4)], revised)
-	case 2:
-		return fmt.Sprintf("SCORE: %d\nIMPROVED_DESCRIPTION: %s", []int{150, 120, 105}[rng.IntN(3)], revised)
-	}
-	if rng.IntN(2) == 0 {
-		return fmt.Sprintf("SCORE: %d", score)
-	}
-	return fmt.Sprintf("SCORE: %d\nIMPROVED_DESCRIPTION:", score)
 }
 
 func (r *Reasoner) usage(instruction, text string) schema.Usage {

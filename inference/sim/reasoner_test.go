@@ -3,6 +3,8 @@ package sim
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -284,6 +286,21 @@ func critique(t testing.TB, r *Reasoner, prompt string, thoughts []string, token
 	return inference.ParseCritique(reply.Text)
 }
 
+// readsAs reports whether two sentences read (through parse) as the same
+// objects, scenery included, and relations.
+func readsAs(parse func(string) annotators.Analysis, a, b string) bool {
+	return readingOf(parse, a).equal(readingOf(parse, b))
+}
+
+// insisting returns the phrases "<word> <what>" for each of words.
+func insisting(words []string, what string) []string {
+	var out []string
+	for _, w := range words {
+		out = append(out, w+" "+what)
+	}
+	return out
+}
+
 func TestCritiqueScores(t *testing.T) {
 	const prompt = "a round red apple on the left of two green trains"
 	p := testPainter(0, miniParse)
@@ -296,14 +313,17 @@ func TestCritiqueScores(t *testing.T) {
 		painted  string
 		edit     func(band []int32)
 		min, max int
+		// The revision contains one of these (nil: no check).
+		insists []string
 	}{
-		{"good", plan.sentences[1], nil, 90, 100},
-		{"wrong colour", "A round blue apple is on the left of two green trains.", nil, 0, 65},
-		{"missing object", "Two green trains.", nil, 0, 55},
-		{"wrong count", "A round red apple is on the left of three green trains.", nil, 0, 70},
-		{"wrong shape", "A square red apple is on the left of two green trains.", nil, 0, 75},
-		{"unexpected objects", "A round red apple is on the left of two green trains, and a cat is next to a dog.", nil, 70, 80},
-		{"placeholder left", plan.sentences[1], func(b []int32) { b[len(b)-1] = Placeholder }, 0, 40},
+		{"good", plan.sentences[1], nil, 84, 100, nil},
+		{"wrong colour", "A round blue apple is on the left of two green trains.", nil, 0, 69, insisting(colourWords, "red apple")},
+		{"missing object", "Two green trains.", nil, 0, 59, insisting(visibleWords, "round red apple")},
+		{"wrong count", "A round red apple is on the left of three green trains.", nil, 0, 74, []string{"exactly two green trains"}},
+		{"wrong shape", "A square red apple is on the left of two green trains.", nil, 0, 79, insisting(featureWords, "round red apple")},
+		// Two unexpected classes: 2 x 10.
+		{"unexpected objects", "A round red apple is on the left of two green trains, and a cat is next to a dog.", nil, 68, 79, []string{"Only a round red apple"}},
+		{"placeholder left", plan.sentences[1], func(b []int32) { b[len(b)-1] = Placeholder }, 0, 39, insisting(visibleWords, "green trains")},
 		{"repainted colour", plan.sentences[1], func(b []int32) {
 			for i, id := range b {
 				if tok := Split(id); tok.Class == ClassOf("train") {
@@ -311,10 +331,11 @@ func TestCritiqueScores(t *testing.T) {
 					b[i] = tok.ID()
 				}
 			}
-		}, 0, 65},
+		}, 0, 69, insisting(colourWords, "green trains")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			scores := map[bool]int{}
 			for seed := range int64(40) {
 				thoughts := []string{plan.sentences[0], tt.painted}
 				toks := canvasFor(t, p, thoughts, seed)
@@ -325,14 +346,25 @@ func TestCritiqueScores(t *testing.T) {
 				if c.Status != schema.ParseOK || c.Score < tt.min || c.Score > tt.max {
 					t.Fatalf("seed %d: critique %+v, want a score in %d..%d", seed, c, tt.min, tt.max)
 				}
-				// The revision starts from the planned sentence and, when the
-				// band is wrong, differs from the thought it was painted from.
-				if want := strings.TrimSuffix(plan.sentences[1], "."); !strings.HasPrefix(c.Revised, want) {
-					t.Errorf("seed %d: revised %q, want the planned %q", seed, c.Revised, want)
+				scores[c.Score >= 90]++
+				// The revision reads back as the planned sentence and, unless
+				// the critic is satisfied, differs from the thought it was
+				// painted from.
+				if !readsAs(miniParse, c.Revised, plan.sentences[1]) {
+					t.Errorf("seed %d: revised %q does not read as the planned %q", seed, c.Revised, plan.sentences[1])
 				}
-				if tt.max < 90 && c.Revised == tt.painted {
-					t.Errorf("seed %d: a wrong band's revision %q repeats the thought", seed, c.Revised)
+				if c.Score < SatisfiedScore && sameWords(c.Revised, tt.painted) {
+					t.Errorf("seed %d: score %d, but the revision %q repeats the thought", seed, c.Score, c.Revised)
 				}
+				if c.Score >= SatisfiedScore && c.Revised != tt.painted {
+					t.Errorf("seed %d: score %d, but the revision %q does not repeat the thought %q", seed, c.Score, c.Revised, tt.painted)
+				}
+				if tt.insists != nil && !slices.ContainsFunc(tt.insists, func(w string) bool { return strings.Contains(c.Revised, w) }) {
+					t.Errorf("seed %d: revised %q, want it to contain one of %q", seed, c.Revised, tt.insists)
+				}
+			}
+			if tt.name == "good" && (scores[true] == 0 || scores[false] == 0) {
+				t.Errorf("flawless band: %d scores at 90 or more, %d below, want both", scores[true], scores[false])
 			}
 		})
 	}
@@ -342,28 +374,52 @@ func TestCritiqueRepeatsGoodThought(t *testing.T) {
 	const prompt = "a red apple"
 	p := testPainter(0, miniParse)
 	r := testReasoner(0, 0, miniParse)
+	planned := makePlan(miniParse, prompt, 3).sentences[1]
 	tests := []struct {
-		name, thought, want string
+		name, thought string
+		// want is the revision; "" means the thought when the critic is
+		// satisfied, else another wording of the planned sentence.
+		want string
 	}{
-		{"own words kept", "There is one red apple.", "There is one red apple."},
-		{"label replaced", "Part 2: A red apple is clearly visible.", makePlan(miniParse, prompt, 3).sentences[1]},
+		{"own words kept", "There is one red apple.", ""},
+		{"label replaced", "Part 2: A red apple is clearly visible.", planned},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			thoughts := []string{"The background is plain.", tt.thought}
-			c := critique(t, r, prompt, thoughts, canvasFor(t, p, thoughts, 1), 1)
-			if c.Score < 90 || c.Revised != tt.want {
-				t.Errorf("critique %+v, want a pass revised to %q", c, tt.want)
+			repeated := 0
+			for seed := range int64(30) {
+				thoughts := []string{"The background is plain.", tt.thought}
+				c := critique(t, r, prompt, thoughts, canvasFor(t, p, thoughts, seed), seed)
+				switch {
+				case c.Status != schema.ParseOK || c.Score < 84:
+					t.Errorf("seed %d: critique %+v, want a score of at least 84", seed, c)
+				case tt.want != "" && c.Revised != tt.want:
+					t.Errorf("seed %d: critique %+v, want it revised to %q", seed, c, tt.want)
+				case tt.want == "" && c.Score >= SatisfiedScore && c.Revised != tt.thought:
+					t.Errorf("seed %d: critique %+v, want the thought repeated", seed, c)
+				case tt.want == "" && c.Score < SatisfiedScore && (sameWords(c.Revised, tt.thought) || !readsAs(miniParse, c.Revised, planned)):
+					t.Errorf("seed %d: critique %+v, want another wording of %q", seed, c, planned)
+				}
+				if c.Revised == tt.thought {
+					repeated++
+				}
+			}
+			if tt.want == "" && repeated == 0 {
+				t.Errorf("the thought was never repeated")
 			}
 		})
 	}
 }
 
+// plainAnswer matches the critique format as the templates ask for it.
+var plainAnswer = regexp.MustCompile(`^SCORE: (?:100|\d\d?)\nIMPROVED_DESCRIPTION: \S[^\n]*$`)
+
 func TestMalformedRate(t *testing.T) {
 	const n = 1500
 	const prompt = "a red apple"
 	p := testPainter(0, miniParse)
-	toks := canvasFor(t, p, []string{"The background is plain.", "A red apple."}, 1)
+	thoughts := []string{"The background is plain.", "A red apple."}
+	toks := canvasFor(t, p, thoughts, 1)
 	tests := []struct {
 		name string
 		rate float64
@@ -372,29 +428,90 @@ func TestMalformedRate(t *testing.T) {
 		{"none", 0},
 		{"high", 0.5},
 	}
+	plain := testReasoner(0, 0, miniParse)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := testReasoner(tt.rate, 0, miniParse)
 			img, _ := r.geo.Render(toks)
 			statuses := map[string]int{}
+			shaped := 0
 			for seed := range int64(n) {
-				reply, err := r.Critique(context.Background(), inference.CritiqueRequest{
-					Prompt: prompt, Thoughts: []string{"The background is plain.", "A red apple."}, Canvas: img, Region: 1, Regions: 3, Seed: seed,
-				})
+				req := inference.CritiqueRequest{Prompt: prompt, Thoughts: thoughts, Canvas: img, Region: 1, Regions: 3, Seed: seed}
+				reply, err := r.Critique(context.Background(), req)
 				if err != nil {
 					t.Fatal(err)
 				}
-				statuses[inference.ParseCritique(reply.Text).Status]++
+				c := inference.ParseCritique(reply.Text)
+				statuses[c.Status]++
+				if plainAnswer.MatchString(reply.Text) {
+					continue
+				}
+				shaped++
+				// A readable shape reads as the plain answer would.
+				want, err := plain.Critique(context.Background(), req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := inference.ParseCritique(want.Text)
+				if c.Status == schema.ParseOK && (c.Revised != w.Revised || c.Score != w.Score && c.Score != (w.Score+5)/10*10) {
+					t.Errorf("seed %d: %q reads as %+v, want %+v", seed, reply.Text, c, w)
+				}
 			}
-			got := 1 - float64(statuses[schema.ParseOK])/n
+			got := float64(shaped) / n
+			unreadable := 1 - float64(statuses[schema.ParseOK])/n
 			if math.Abs(got-tt.rate) > 0.015+tt.rate/10 {
 				t.Errorf("malformed share %.3f, want %.3f", got, tt.rate)
+			}
+			if math.Abs(unreadable-tt.rate/2) > 0.015+tt.rate/20 {
+				t.Errorf("unreadable share %.3f, want %.3f", unreadable, tt.rate/2)
 			}
 			if tt.rate > 0 && len(statuses) != 5 {
 				t.Errorf("statuses %v, want ok and four kinds of failure", statuses)
 			}
-			t.Logf("malformed share %.3f (want %.3f): %v", got, tt.rate, statuses)
+			t.Logf("malformed share %.3f (want %.3f), unreadable %.3f: %v", got, tt.rate, unreadable, statuses)
 		})
+	}
+}
+
+func TestMalformedShapes(t *testing.T) {
+	const revised = "A round red apple is on the left of exactly two green trains."
+	f := findings{penalty: PenaltyCount, flaws: map[int]flaw{1: {count: true}}}
+	for _, shape := range readableShapes {
+		for seed := range uint64(4) {
+			text := readableShape(shape, rand.New(rand.NewPCG(seed, 1)), 86, revised, f)
+			c := inference.ParseCritique(text)
+			want := 86
+			if shape == "out of 10" {
+				want = 90
+			}
+			if c.Status != schema.ParseOK || c.Score != want || c.Revised != revised {
+				t.Errorf("%s: %q reads as %+v, want score %d and the revision", shape, text, c, want)
+			}
+			if plainAnswer.MatchString(text) {
+				t.Errorf("%s: %q is the plain format", shape, text)
+			}
+		}
+	}
+	seen := map[string]bool{}
+	for seed := range uint64(400) {
+		rng := rand.New(rand.NewPCG(seed, 2))
+		text := malformed(rng, 86, revised, f)
+		c := inference.ParseCritique(text)
+		seen[c.Status] = true
+		if strings.Contains(strings.ToLower(revised), "score") {
+			t.Fatalf("the revision mentions a score")
+		}
+		if c.Status != schema.ParseOK {
+			continue
+		}
+		if c.Revised != revised || c.Score != 86 && c.Score != 90 {
+			t.Errorf("%q reads as %+v", text, c)
+		}
+	}
+	for _, st := range []string{schema.ParseOK, schema.ParseMissingScore, schema.ParseBadScore, schema.ParseScoreRange, schema.ParseMissingRevised} {
+		if !seen[st] {
+			t.Errorf("no malformed answer reads as %s", st)
+		}
 	}
 }
 
@@ -432,4 +549,100 @@ func TestCritiqueRejects(t *testing.T) {
 			t.Errorf("unpainted band scored %d", c.Score)
 		}
 	})
+}
+
+// TestRevisionsReadBack writes the critic's revision of every band of
+// real and composed prompts for each kind of flaw, with the real parser,
+// and checks that it reads back as the planned sentence (the painter sees
+// nothing else), names no noun the prompt and the planned sentence do not,
+// and differs from the planned thought it would repaint.
+func TestRevisionsReadBack(t *testing.T) {
+	requireParser(t)
+	prompts := readPrompts(t)
+	for _, c := range annotators.Compose(400, 7) {
+		prompts = append(prompts, c.Text)
+	}
+	// Each kind of finding, for the bands that can show it.
+	kinds := []struct {
+		name string
+		f    func(p *plan, b int) (findings, bool)
+	}{
+		{"flawless", func(*plan, int) (findings, bool) { return findings{}, true }},
+		{"placeholder", func(*plan, int) (findings, bool) {
+			return findings{penalty: PenaltyPlaceholder, placeholder: true}, true
+		}},
+		{"unexpected", func(*plan, int) (findings, bool) { return findings{penalty: PenaltyUnexpected, unexpected: 1}, true }},
+		{"missing", flawOf(flaw{missing: true}, func(annotators.Object) bool { return true })},
+		{"count", flawOf(flaw{count: true}, func(annotators.Object) bool { return true })},
+		{"colour", flawOf(flaw{colour: true}, func(o annotators.Object) bool { return o.Colour != "" })},
+		{"attribute", flawOf(flaw{attribute: true}, func(o annotators.Object) bool { return o.Shape != "" || o.Texture != "" })},
+		{"everything", func(p *plan, b int) (findings, bool) {
+			f := findings{penalty: 1, placeholder: true, unexpected: 2, flaws: map[int]flaw{}}
+			for _, i := range p.bands[b] {
+				f.flaws[i] = flaw{missing: true, count: true, colour: true, attribute: true}
+			}
+			return f, true
+		}},
+	}
+	total, planned, corrected := 0, 0, 0
+	for _, prompt := range prompts {
+		p := makePlan(annotators.Parse, prompt, 3)
+		names := map[string]bool{}
+		for _, o := range p.objects {
+			names[o.Noun] = true
+		}
+		for b := range 3 {
+			thought := p.sentences[b]
+			for _, o := range annotators.Parse(thought).Objects {
+				names[o.Noun] = true
+			}
+			for _, k := range kinds {
+				f, ok := k.f(p, b)
+				if !ok {
+					continue
+				}
+				rev := p.revise(annotators.Parse, b, f, 85, thought)
+				total++
+				switch rev {
+				case thought:
+					planned++
+				case p.corrected(b, f, int(hashOf(p.prompt, b)%4)):
+					corrected++
+				}
+				if !readsAs(annotators.Parse, rev, thought) {
+					t.Errorf("prompt %q band %d, %s: revision %q does not read as %q", prompt, b, k.name, rev, thought)
+				}
+				for _, o := range annotators.Parse(rev).Objects {
+					if !names[o.Noun] {
+						t.Errorf("prompt %q band %d, %s: revision %q names %q", prompt, b, k.name, rev, o.Noun)
+					}
+				}
+				if sameWords(rev, thought) {
+					t.Errorf("prompt %q band %d, %s: revision %q repeats the thought", prompt, b, k.name, rev)
+				}
+				if pr := thoughtProblem(rev, prompt); pr != "" {
+					t.Errorf("prompt %q band %d, %s: revision %q %s", prompt, b, k.name, rev, pr)
+				}
+			}
+		}
+	}
+	t.Logf("%d revisions of %d prompts: %d the correction, %d another wording, %d the planned sentence unchanged",
+		total, len(prompts), corrected, total-corrected-planned, planned)
+	if corrected < total*99/100 {
+		t.Errorf("only %d of %d revisions are the correction itself", corrected, total)
+	}
+}
+
+// flawOf returns findings with fl on every painted object of the band
+// that can show it; false when none can.
+func flawOf(fl flaw, can func(annotators.Object) bool) func(p *plan, b int) (findings, bool) {
+	return func(p *plan, b int) (findings, bool) {
+		f := findings{penalty: 1, flaws: map[int]flaw{}}
+		for _, i := range p.bands[b] {
+			if o := p.objects[i].Object; painted(o.Noun) && can(o) {
+				f.flaws[i] = fl
+			}
+		}
+		return f, len(f.flaws) > 0
+	}
 }

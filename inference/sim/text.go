@@ -48,6 +48,29 @@ var fillerNouns = map[string]bool{
 	"lighting": true, "surface": true, "area": true, "rest": true, "view": true,
 }
 
+// metaNouns are nouns that talk about a picture or a description rather
+// than name something in the scene: "object", "detail", "colour",
+// "number", "part", "layer". Parse reads them as objects ("each object
+// with the colour described"), but nothing in a scene is an "object" as
+// such, so the painter never paints them and the critic never looks for
+// them. Nouns that are also things one can paint ("picture", "frame",
+// "band", "piece", "figure") are not in the list.
+var metaNouns = map[string]bool{
+	"object": true, "thing": true, "item": true, "element": true, "entity": true,
+	"detail": true, "feature": true, "aspect": true, "attribute": true, "property": true,
+	"colour": true, "color": true, "hue": true, "shape": true, "texture": true, "size": true,
+	"number": true, "count": true, "quantity": true, "amount": true, "instance": true,
+	"part": true, "section": true, "layer": true, "portion": true, "region": true,
+	"image": true, "description": true, "caption": true, "prompt": true, "composition": true,
+	"content": true,
+}
+
+// painted reports whether a noun is painted as an object: it is neither
+// scenery (fillerNouns) nor a meta noun (metaNouns).
+func painted(noun string) bool {
+	return noun != "" && !fillerNouns[noun] && !metaNouns[noun]
+}
+
 var numberWords = []string{"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
 	"eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"}
 

@@ -70,8 +70,9 @@ type VLMConfig struct {
 // painter lays them out; next_to and verbs when both objects are painted.
 // A question not of the prompt's is read with annotators.Parse and is yes
 // when every object it names is painted with its colour and attribute.
-// Scenery nouns ("background", "ground") are painted as background, so
-// questions about them are yes.
+// Scenery nouns ("background", "ground") are painted as background and
+// meta nouns ("object", "detail") not at all, so questions about them are
+// yes.
 //
 // The score is 100 minus the JudgePenalty* penalties for the whole image
 // against every object and spatial relation of the prompt, minus a seeded
@@ -251,13 +252,13 @@ func (p picture) centre(class int) (x, y float64) {
 	return x / n, y / n
 }
 
-// sameClass returns the painted objects of a (not scenery) that share
+// sameClass returns the painted objects of a (not scenery or meta) that share
 // object i's class, i included.
 func sameClass(a annotators.Analysis, i int) []annotators.Object {
 	class := ClassOf(a.Objects[i].Noun)
 	var out []annotators.Object
 	for _, o := range a.Objects {
-		if o.Noun != "" && !fillerNouns[o.Noun] && ClassOf(o.Noun) == class {
+		if painted(o.Noun) && ClassOf(o.Noun) == class {
 			out = append(out, o)
 		}
 	}
@@ -300,8 +301,8 @@ func (p picture) answer(a annotators.Analysis, q annotators.Question) bool {
 		return false
 	}
 	o := a.Objects[q.Index]
-	if fillerNouns[o.Noun] {
-		return true // scenery is painted as background
+	if !painted(o.Noun) {
+		return true // scenery is painted as background, meta nouns not at all
 	}
 	class := ClassOf(o.Noun)
 	blobs := p.classes[class]
@@ -327,7 +328,7 @@ func (p picture) answer(a annotators.Analysis, q annotators.Question) bool {
 
 // related reports whether the picture shows s in relation pred to o.
 func (p picture) related(s annotators.Object, pred string, o annotators.Object) bool {
-	if fillerNouns[s.Noun] || fillerNouns[o.Noun] {
+	if !painted(s.Noun) || !painted(o.Noun) {
 		return true
 	}
 	cs, co := ClassOf(s.Noun), ClassOf(o.Noun)

@@ -196,7 +196,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	d := sim.NewDrawer(sim.PainterConfig{Geometry: geo, MistakeRate: sc.MistakeRate})
 	set.drawer, set.encoder = d, d
 	set.viewer = sim.NewVLM(sim.VLMConfig{Geometry: geo})
-	simRev := fmt.Sprintf("geometry=%d/%d mistake=%g malformed=%g drift=%g", geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
+	simRev := fmt.Sprintf("rules=%s geometry=%d/%d mistake=%g malformed=%g drift=%g", sim.Rules, geo.ImageSize, geo.PatchSize, sc.MistakeRate, sc.MalformedRate, sc.DriftRate)
 	painterID := cache.Identity{Kind: "sim", Model: sim.DefaultPainterModel, Revision: simRev}
 	if len(bk.Generator) > 0 {
 		pool, info, err := OpenWorkers(ctx, bk, eng)

@@ -60,7 +60,7 @@ func testTrajectory(n int, status string) schema.Trajectory {
 	}
 	critique := func(score int32, revised string) schema.Critique {
 		return schema.Critique{Input: "rate the band", Raw: fmt.Sprintf("SCORE: %d\nIMPROVED_DESCRIPTION: %s", score, revised),
-			Retries: []string{}, Score: score, Revised: revised, Parse: schema.ParseOK, Threshold: 60, Comparator: ">="}
+			Retries: []string{}, Score: &score, Revised: revised, Parse: schema.ParseOK, Threshold: 60, Comparator: ">="}
 	}
 	thought0 := fmt.Sprintf("the top half of %s", prompt)
 	revised := "a brighter " + thought0

@@ -13,6 +13,12 @@ import (
 // DefaultPainterModel is the model name a painter reports by default.
 const DefaultPainterModel = "twig-sim-painter-v1"
 
+// Rules versions the simulator's rules (what it paints, how it scores and
+// revises, which malformed answers it writes). Call caches key simulated
+// answers by it, so that a cache filled by older rules is not replayed.
+// Bump it whenever the answers of the same request change.
+const Rules = "2"
+
 // PainterConfig configures a simulated painter.
 type PainterConfig struct {
 	// Geometry is the canvas; zero fields take the defaults (384 px, 16 px).

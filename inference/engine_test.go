@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -332,5 +333,32 @@ func TestSchedule(t *testing.T) {
 				t.Errorf("spans = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// failingThinker fails the thought of one region.
+type failingThinker struct {
+	inference.Reasoner
+	region int
+}
+
+func (f failingThinker) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
+	if req.Region == f.region {
+		return inference.Reply{}, errors.New("model unavailable")
+	}
+	return f.Reasoner.Think(ctx, req)
+}
+
+// TestErrorsCountRegionsFromOne: a failure names the region as a reader
+// counts it.
+func TestErrorsCountRegionsFromOne(t *testing.T) {
+	cfg := inference.DefaultConfig()
+	e, err := inference.New(cfg, sim.NewPainter(sim.PainterConfig{}), failingThinker{sim.NewReasoner(sim.ReasonerConfig{}), 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Run(context.Background(), schema.Seed{ID: "s", Prompt: "a red apple on a table", Seed: 1})
+	if err == nil || !strings.Contains(err.Error(), "trajectory s: region 2: think: model unavailable") {
+		t.Errorf("Run = %v, want the error to name region 2 (the second band)", err)
 	}
 }

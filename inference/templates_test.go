@@ -95,6 +95,10 @@ func TestTemplateFileInProvenance(t *testing.T) {
 	if got := traj.Provenance.Templates[1]; got.Source != "builtin" || got.ID != "critique" || got.Version != "2" || len(got.SHA256) != 64 {
 		t.Errorf("built-in critique template ref = %+v", got)
 	}
+	// Paths count regions and attempts from 1, as a reader does.
+	if got := traj.Regions[2].Attempts[0].Canvas.Path; got != "s/region3-attempt1.png" {
+		t.Errorf("canvas path of the first pass of the last band = %q, want s/region3-attempt1.png", got)
+	}
 	if traj.Provenance.Route != inference.RouteInterleaved {
 		t.Errorf("route %q, want %q", traj.Provenance.Route, inference.RouteInterleaved)
 	}

@@ -58,9 +58,15 @@ def main(root):
                     for attempt in region["attempts"]:
                         Image.open(io.BytesIO(attempt["canvas"]["bytes"])).load()
                         out["images"] += 1
+                        score = attempt["critique"]["score"]
                         if attempt["critiqued"]:
                             out["critiques"] += 1
-                            out["scores"].append(attempt["critique"]["score"])
+                            if score is not None:  # null: the critique could not be read
+                                out["scores"].append(score)
+                        elif score is not None:
+                            out["errors"].append(f"{config} row {row['id']}: an attempt that was not critiqued has score {score}, want null")
+                        if score is not None and not 0 <= score <= 100:
+                            out["errors"].append(f"{config} row {row['id']}: score {score} outside 0..100")
                 out["thoughts_per_row"].append(thoughts)
         out["configs"][config] = rows
     out["thoughts_per_row"] = sorted(set(out["thoughts_per_row"]))

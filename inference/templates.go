@@ -161,6 +161,11 @@ func checkFields(t *template.Template, typ reflect.Type) error {
 			continue
 		}
 		var walk func(n parse.Node, top bool)
+		branch := func(b *parse.BranchNode, top, inside bool) {
+			walk(b.Pipe, top)
+			walk(b.List, inside)
+			walk(b.ElseList, top)
+		}
 		walk = func(n parse.Node, top bool) {
 			switch n := n.(type) {
 			case *parse.ListNode:
@@ -194,17 +199,11 @@ func checkFields(t *template.Template, typ reflect.Type) error {
 			case *parse.ChainNode:
 				walk(n.Node, top)
 			case *parse.IfNode:
-				walk(n.Pipe, top)
-				walk(n.List, top)
-				walk(n.ElseList, top)
-			case *parse.RangeNode:
-				walk(n.Pipe, top)
-				walk(n.List, false)
-				walk(n.ElseList, top)
-			case *parse.WithNode:
-				walk(n.Pipe, top)
-				walk(n.List, false)
-				walk(n.ElseList, top)
+				branch(&n.BranchNode, top, top)
+			case *parse.RangeNode: // the dot is an element inside
+				branch(&n.BranchNode, top, false)
+			case *parse.WithNode: // the dot is the value inside
+				branch(&n.BranchNode, top, false)
 			case *parse.TemplateNode:
 				walk(n.Pipe, top)
 			}

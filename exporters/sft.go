@@ -119,6 +119,9 @@ func Subtasks(t *schema.Trajectory, mix SFTMix) []schema.Sample {
 		think := schema.Sample{Task: fmt.Sprintf("think_%d", n), Kind: "think", Region: int32(n), Attempt: 0,
 			Thoughts: append([]string{}, kept...), Target: r.Thought.Text}
 		user := r.Thought.Input
+		if r.Thought.SampleInput != "" {
+			user = r.Thought.SampleInput
+		}
 		if k > 0 {
 			prev := t.Regions[k-1].Attempts[len(t.Regions[k-1].Attempts)-1].Canvas
 			think.Images = []schema.Image{prev}

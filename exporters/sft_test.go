@@ -275,3 +275,22 @@ func TestSubtasksShare(t *testing.T) {
 		t.Errorf("a think share of 0.5 kept %d of 1200 think samples", kept)
 	}
 }
+
+// TestThinkSampleInput: a think_k sample shows the instruction that goes
+// with the canvas it carries: SampleInput when the trajectory recorded one
+// (the teacher-image route), else the instruction the thinker saw.
+func TestThinkSampleInput(t *testing.T) {
+	tr := testTrajectory(3, schema.StatusAccepted)
+	tr.Regions[1].Thought.Input = "describe band 2"
+	tr.Regions[2].Thought.Input = "describe band 3"
+	tr.Regions[2].Thought.SampleInput = "describe band 3; the canvas is attached"
+	got := byTask(Subtasks(&tr, SFTMix{Think: 1}))
+	for task, want := range map[string]string{
+		"think_2": "<image>\ndescribe band 2",
+		"think_3": "<image>\ndescribe band 3; the canvas is attached",
+	} {
+		if s := got[task]; len(s.Messages) != 2 || s.Messages[0].Content != want || len(s.Images) != 1 {
+			t.Errorf("%s: messages %+v, %d images; want user %q and one image", task, s.Messages, len(s.Images), want)
+		}
+	}
+}

@@ -88,8 +88,17 @@ func (e *Engine) runTeacherImage(ctx context.Context, t *schema.Trajectory, seed
 		if text == "" {
 			return fmt.Errorf("region %d: think: the teacher returned an empty caption", k+1)
 		}
-		t.Regions = append(t.Regions, schema.Region{Index: int32(k), Thought: schema.Thought{
-			Input: instr, Raw: reply.Text, Text: text, Usage: reply.Usage}})
+		thought := schema.Thought{Input: instr, Raw: reply.Text, Text: text, Usage: reply.Usage}
+		if k > 0 {
+			// The think_k sample of this band shows the canvas after band
+			// k-1: its instruction is the one that goes with a canvas.
+			d := thinkData(seed.Prompt, r.thoughts, k, K)
+			d.Image = true
+			if thought.SampleInput, err = e.think.Execute(d); err != nil {
+				return err
+			}
+		}
+		t.Regions = append(t.Regions, schema.Region{Index: int32(k), Thought: thought})
 		r.thoughts = append(r.thoughts, text)
 	}
 	drawSeed := r.callSeed(RoleDraw, 0, 0, 0)

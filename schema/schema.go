@@ -121,8 +121,14 @@ type Thought struct {
 	// Raw is the reasoner's raw output.
 	Raw string `parquet:"raw" json:"raw"`
 	// Text is the cleaned thought used in the generation prefix.
-	Text  string `parquet:"text" json:"text"`
-	Usage Usage  `parquet:"usage" json:"usage"`
+	Text string `parquet:"text" json:"text"`
+	// SampleInput is the instruction a think_k training sample shows when
+	// it differs from Input: on the teacher-image route the captions are
+	// written before any canvas exists, while the paper's think_k sample
+	// shows the partial canvas, so the sample's instruction is the same
+	// template rendered with the canvas attached. Empty means Input.
+	SampleInput string `parquet:"sample_input" json:"sample_input,omitempty"`
+	Usage       Usage  `parquet:"usage" json:"usage"`
 }
 
 // Critique is the reflection on one attempt.

@@ -240,6 +240,15 @@ func TestThinkWordsMatchWhatIsSent(t *testing.T) {
 			if thinks != 3 {
 				t.Errorf("%d think requests, want 3", thinks)
 			}
+			// The think_k samples of the teacher-image route show the
+			// canvas: their instruction is the variant that says so.
+			_, _, traj := runRecorded(t, route, nil)
+			for k, r := range traj.Regions {
+				says := strings.Contains(r.Thought.SampleInput, "painted so far is attached")
+				if want := route == inference.RouteTeacherImage && k > 0; says != want || (r.Thought.SampleInput != "") != want {
+					t.Errorf("region %d: sample input %q; want the attached-canvas variant %v", k+1, r.Thought.SampleInput, want)
+				}
+			}
 		})
 	}
 }

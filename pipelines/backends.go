@@ -285,3 +285,46 @@ func OpenWorkers(ctx context.Context, bk Backends, eng inference.Config) (*remot
 	}
 	return pool, info, nil
 }
+
+// DefaultRealDataset is the dataset name a run takes when it uses a real
+// model and names no dataset: DefaultConfig's "twig-sim" is for runs whose
+// every model is the simulator.
+const DefaultRealDataset = "twig"
+
+// simulatedPainter reports whether the painter is the simulator: the
+// in-process one (no generator), or a worker serving it (twig worker).
+func (c Config) simulatedPainter(painter worker.Info) bool {
+	return len(c.Backends.Generator) == 0 || painter.Model == sim.DefaultPainterModel
+}
+
+// Simulated reports whether every model of the run is the simulator;
+// painter is the GPU workers' info (zero without workers).
+func (c Config) Simulated(painter worker.Info) bool {
+	b := c.Backends
+	return c.simulatedPainter(painter) && b.Thinker.BaseURL == "" && b.Critic.BaseURL == "" &&
+		b.Judge.BaseURL == "" && b.Drawer.BaseURL == ""
+}
+
+// CheckReaders refuses a run whose canvases some simulated role would have
+// to read although a real model paints them: the simulated critic and the
+// simulated VLM judge read a canvas back through the simulator's codebook,
+// which a real model's image is not, so every sample would fail after its
+// GPU work. The simulated thinker never reads the canvas and may plan for
+// a real painter. painter is the GPU workers' info (zero without workers);
+// call it before the first model call.
+func (c Config) CheckReaders(painter worker.Info) error {
+	if c.simulatedPainter(painter) {
+		return nil
+	}
+	model := painter.ModelID()
+	switch {
+	case c.Backends.Critic.BaseURL == "":
+		return fmt.Errorf("config backends.critic: the simulated critic cannot read the canvases %s paints; "+
+			"give the critic a vision model: --teacher URL --teacher-model NAME (or --critic/--critic-model), "+
+			"for instance the worker itself when it serves chat: --teacher %s/v1 --teacher-model %s", model, c.Backends.Generator[0], painter.Model)
+	case c.Backends.Judge.BaseURL == "":
+		return fmt.Errorf("config backends.judge: the simulated VLM judge cannot read the images %s paints; "+
+			"give it a vision model: --judge URL --judge-model NAME (it follows --teacher when that is given)", model)
+	}
+	return nil
+}

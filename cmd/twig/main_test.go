@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/pipelines"
 )
 
@@ -91,6 +94,25 @@ func TestRunRejectsBadInput(t *testing.T) {
 	// The thinker's timeout is fine; the critic's, on line 5, is not.
 	roleJSON := filepath.Join(dir, "role.json")
 	os.WriteFile(roleJSON, []byte("{\"backends\": {\n  \"thinker\": {\"timeout\": \"30s\"},\n  \"generator_retries\": 2,\n  \"critic\": {\n    \"timeout\": \"2 minutes\"\n  }\n}}\n"), 0o644)
+	// A GPU worker serving a real model: it answers its health and info
+	// and counts every other call, which must never come.
+	var workerCalls atomic.Int64
+	realWorker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case worker.PathHealth:
+			w.Write([]byte(`{"status":"ok"}`))
+			return
+		case worker.PathInfo:
+			json.NewEncoder(w).Encode(worker.Info{Model: "deepseek-community/Janus-Pro-7B", Revision: "main", ImageSize: 384, PatchSize: 16,
+				CodebookSize: 16384, MaxBatch: 64, PromptWrapper: inference.JanusPromptWrapper})
+			return
+		}
+		// Generate, decode, encode or chat: work that costs GPU time.
+		workerCalls.Add(1)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	defer realWorker.Close()
+	withRealWorker := func(c *pipelines.Config) { c.Backends.Generator = []string{realWorker.URL} }
 	badThink := filepath.Join(dir, "think.tmpl")
 	os.WriteFile(badThink, []byte("Describe {{.Prompt}}.\nBand {{.Band}} of {{.Regoins}}.\n"), 0o644)
 	badJudge := filepath.Join(dir, "judge.tmpl")
@@ -108,6 +130,10 @@ func TestRunRejectsBadInput(t *testing.T) {
 			"critique template: open " + filepath.Join(dir, "none.tmpl")},
 		{"judge template with an unknown field", func(c *pipelines.Config) { c.VLM.Template = badJudge }, withModels(runOptions{out: dir}),
 			badJudge + ":2:"},
+		{"real painter, simulated critic", withRealWorker, runOptions{out: dir},
+			"config backends.critic: the simulated critic cannot read the canvases deepseek-community/Janus-Pro-7B@main paints; give the critic a vision model: --teacher URL --teacher-model NAME"},
+		{"real painter, simulated judge", withRealWorker, runOptions{out: dir, teacher: models.URL + "/v1", teacherModel: "m", judge: "sim"},
+			"config backends.judge: the simulated VLM judge cannot read the images"},
 		{"two repaints not critiqued", func(c *pipelines.Config) { c.Engine.MaxRepaints = 2 }, withModels(runOptions{out: dir}), "config max_repaints: 2 needs critique_repaints"},
 		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, "config k:"},
 		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, "config theta:"},
@@ -151,6 +177,9 @@ func TestRunRejectsBadInput(t *testing.T) {
 	if n := calls.Load(); n != 0 {
 		t.Errorf("the model server saw %d requests: bad input must be refused before any model call", n)
 	}
+	if n := workerCalls.Load(); n != 0 {
+		t.Errorf("the GPU worker saw %d calls besides its info: a combination that cannot work must be refused before any", n)
+	}
 	for _, tc := range []struct{ file, want string }{
 		{badJSON, "bad.json:3: json: unknown field \"no_such_knob\""},
 		{typeJSON, "type.json:3:"},
@@ -161,5 +190,49 @@ func TestRunRejectsBadInput(t *testing.T) {
 		if err := loadConfigFile(tc.file, &cfg); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("loadConfigFile(%s) = %v, want an error containing %q", filepath.Base(tc.file), err, tc.want)
 		}
+	}
+}
+
+// TestDefaultsWithRealModels: with a teacher given, the vlm judge follows
+// it, and a version made with any model over HTTP is not labelled
+// simulated: its default dataset name is "twig". --dataset still wins.
+func TestDefaultsWithRealModels(t *testing.T) {
+	ctx := context.Background()
+	srv := worker.NewServer(worker.NewSimBackend(worker.DefaultSimConfig()), worker.Options{})
+	ts := httptest.NewServer(srv)
+	defer func() { ts.Close(); srv.Close() }()
+	teacher := runOptions{teacher: ts.URL + "/v1", teacherModel: "twig-sim"}
+
+	var b pipelines.Backends
+	teacher.applyTeachers(&b)
+	if b.Judge.BaseURL != teacher.teacher || b.Judge.Model != "twig-sim" {
+		t.Errorf("judge = %+v, want the teacher", b.Judge)
+	}
+	b = pipelines.Backends{}
+	o := teacher
+	o.judge = "sim"
+	o.applyTeachers(&b)
+	if b.Judge.BaseURL != "" || b.Critic.BaseURL != teacher.teacher {
+		t.Errorf("--judge sim: judge %+v, critic %+v; want the simulated judge and the teacher as critic", b.Judge, b.Critic)
+	}
+
+	for _, tc := range []struct {
+		name    string
+		opts    func(string) runOptions
+		dataset string
+	}{
+		{"teacher, no dataset named", func(out string) runOptions { o := teacher; o.out = out; return o }, "twig"},
+		{"teacher, dataset named", func(out string) runOptions { o := teacher; o.out, o.datasetSet = out, true; return o }, "twig-sim"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := t.TempDir()
+			var stdout bytes.Buffer
+			if err := runPipeline(ctx, smallConfig(), tc.opts(out), &stdout); err != nil {
+				t.Fatalf("run: %v\n%s", err, stdout.String())
+			}
+			if _, err := os.Stat(filepath.Join(out, tc.dataset, "v1", "manifest.json")); err != nil {
+				t.Errorf("no version under %s: %v\n%s", tc.dataset, err, stdout.String())
+			}
+		})
 	}
 }

@@ -153,7 +153,7 @@ func (l callLog) repeats(before callLog) int {
 func resumeArgs(out, cache, url string) []string {
 	return []string{"run", "--out", out, "--cache", cache, "--builtin", "60",
 		"--generator", url, "--teacher", url + "/v1", "--teacher-model", "twig-sim",
-		"--judge", url + "/v1", "--judge-model", "twig-sim",
+		"--judge", url + "/v1", "--judge-model", "twig-sim", "--dataset", "twig-sim",
 		"--concurrency", "4", "--shard-bytes", "60000"}
 }
 

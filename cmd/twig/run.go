@@ -25,6 +25,7 @@ import (
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/vlm"
+	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
@@ -59,6 +60,7 @@ type runOptions struct {
 	drawer, drawerModel   string
 	judge, judgeModel     string
 	policy                string
+	datasetSet            bool // --dataset was given
 	progressEvery         time.Duration
 	limits                pipelines.Teacher
 }
@@ -99,9 +101,19 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 		lim.BaseURL, lim.Model = o.drawer, o.drawerModel
 		b.Drawer = lim
 	}
-	if o.judge != "" {
+	// The vlm judge follows the teacher unless told otherwise: real data
+	// gets a real judge. --judge sim keeps the simulated VLM.
+	judge := o.judge
+	if judge == "" && b.Judge.BaseURL == "" {
+		judge = o.teacher
+	}
+	if judge == simJudge {
+		b.Judge = pipelines.Teacher{}
+		judge = ""
+	}
+	if judge != "" {
 		lim := from(b.Judge)
-		lim.BaseURL, lim.Model, lim.KeyEnv = o.judge, o.judgeModel, b.Judge.KeyEnv
+		lim.BaseURL, lim.Model, lim.KeyEnv = judge, o.judgeModel, b.Judge.KeyEnv
 		if lim.Model == "" {
 			lim.Model = o.teacherModel
 		}
@@ -201,6 +213,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	var painter worker.Info
 	if len(cfg.Backends.Generator) > 0 {
 		// Reject unreachable or mismatched workers before any model call.
 		pool, info, err := pipelines.OpenWorkers(ctx, cfg.Backends, cfg.Engine)
@@ -208,7 +221,17 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 			return err
 		}
 		pool.Close()
+		painter = info
 		fmt.Fprintf(stdout, "generator: %s on %d worker(s)\n", info.ModelID(), len(cfg.Backends.Generator))
+	}
+	// A simulated critic or judge cannot read a real model's canvases:
+	// refuse before the GPU work rather than fail every sample after it.
+	if err := cfg.CheckReaders(painter); err != nil {
+		return err
+	}
+	if !o.datasetSet && cfg.Dataset == pipelines.DefaultConfig().Dataset && !cfg.Simulated(painter) {
+		// A dataset made with real models is never labelled simulated.
+		cfg.Dataset = pipelines.DefaultRealDataset
 	}
 	bucket, err := openBucket(ctx, o.out, true)
 	if err != nil {
@@ -296,7 +319,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.criticModel, "critic-model", "", "model `name` of the critic")
 	fs.StringVar(&o.drawer, "drawer", "", "base `URL` of the image model of the teacher-image route; default: the simulated drawer")
 	fs.StringVar(&o.drawerModel, "drawer-model", "gpt-image-1", "image model `name`")
-	fs.StringVar(&o.judge, "judge", "", "OpenAI-compatible base `URL` of the vision-language model of the vlm judge (key: TWIG_JUDGE_API_KEY or OPENAI_API_KEY); default: the simulated VLM")
+	fs.StringVar(&o.judge, "judge", "", "OpenAI-compatible base `URL` of the vision-language model of the vlm judge (key: TWIG_JUDGE_API_KEY or OPENAI_API_KEY); default: --teacher when given, else the simulated VLM; \"sim\": the simulated VLM")
 	fs.StringVar(&o.judgeModel, "judge-model", "", "model `name` of the vlm judge (default: --teacher-model)")
 	fs.StringVar(&o.policy, "policy", "", "policy `file` (JSON: per judge required, threshold, weight; min_overall) deciding verdicts; default: the built-in policy default@1")
 	fs.IntVar(&o.limits.Limits.Requests, "teacher-rpm", 0, "requests per minute per endpoint and model (0: no limit)")
@@ -310,7 +333,10 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.Var(&durationFlag{&o.limits.Timeout}, "teacher-timeout", "time `limit` of one request of every teacher role, e.g. 30s or 5m (0: 2m, 5m for the drawer)")
 	fs.IntVar(&o.limits.Retries, "teacher-retries", 0, "retries of a teacher call after a transient failure (timeout, connection, 408, 429, 5xx), every role (0: 5)")
 	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
-	fs.StringVar(&c.Dataset, "dataset", c.Dataset, "dataset `name`")
+	fs.Func("dataset", "dataset `name` (default: twig-sim when every model is simulated, else twig)", func(s string) error {
+		c.Dataset, o.datasetSet = s, true
+		return nil
+	})
 	fs.StringVar(&c.Version, "version", c.Version, "version `name`")
 	fs.StringVar(&c.Split, "split", c.Split, "split `name` of the accepted trajectories")
 	fs.IntVar(&c.Builtin, "builtin", c.Builtin, "number of built-in T2I-CompBench-style prompts when --prompts is not given")
@@ -529,3 +555,6 @@ func vlmTemplate(name string) string {
 	}
 	return name
 }
+
+// simJudge is the --judge value that keeps the simulated VLM.
+const simJudge = "sim"

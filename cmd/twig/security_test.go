@@ -191,7 +191,7 @@ func remoteConfig(t *testing.T, dir, worker, teach string) pipelines.Config {
 
 func secretArgs(out, cache, worker, teach string) []string {
 	return []string{"run", "--verbose", "--progress-every", "20ms", "--out", out, "--cache", cache, "--builtin", "12",
-		"--generator", worker, "--teacher", teach, "--teacher-model", "twig-sim", "--judge", teach, "--judge-model", "twig-sim"}
+		"--generator", worker, "--teacher", teach, "--teacher-model", "twig-sim", "--judge", teach, "--judge-model", "twig-sim", "--dataset", "twig-sim"}
 }
 
 // TestSecretsStayOut plants an API key (OPENAI_API_KEY and every

@@ -25,8 +25,8 @@ import (
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/vlm"
-	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
 )

@@ -11,6 +11,9 @@
 # the CUDA build and pulls the nvidia-* libraries) and takes one to two
 # minutes; the venv is then about 5.5 GB. With the venv in place, this script
 # takes about 30 seconds.
+#
+# With --env it only prepares the environment and prints its python, for
+# the Go tests that start the worker (TWIG_JANUS_PYTHON).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pkg="$root/inference/janus"
@@ -19,6 +22,14 @@ py="${PYTHON:-python3}"
 
 pins="$( { "$py" --version 2>&1; cat "$req"; } | sha256sum | cut -c1-16)"
 venv="${TWIG_JANUS_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/twig/janus-venv-$pins}"
+
+# --env: only make sure the environment exists, then print its python on
+# stdout (progress goes to stderr), for tests that start the worker.
+env_only=0
+if [ "${1:-}" = "--env" ]; then
+  env_only=1
+  exec 3>&1 1>&2
+fi
 
 t0=$SECONDS
 if [ -f "$venv/.twig-complete" ]; then
@@ -33,6 +44,11 @@ else
   "$venv/bin/python" -m pip install --quiet -r "$req"
   touch "$venv/.twig-complete"
   echo "== janus: installed in $((SECONDS - t0))s ($(du -sh "$venv" | cut -f1))"
+fi
+
+if [ "$env_only" = 1 ]; then
+  echo "$venv/bin/python" >&3
+  exit 0
 fi
 
 echo "== janus: tests"

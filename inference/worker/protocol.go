@@ -15,7 +15,24 @@ const (
 	// PathStats is the batcher's counters, GET: a twig worker's addition
 	// to the protocol (see [Stats]).
 	PathStats = "/v1/stats"
+	// PathModels lists the served model, GET, as OpenAI's API does, on a
+	// worker that serves chat.
+	PathModels = "/v1/models"
 )
+
+// ModelList is the answer of GET /v1/models.
+type ModelList struct {
+	Object string      `json:"object"` // "list"
+	Data   []ModelCard `json:"data"`
+}
+
+// ModelCard is one model of a ModelList.
+type ModelCard struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"` // "model"
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
 
 // GenerateRequest asks for the next region's tokens.
 type GenerateRequest struct {
@@ -80,6 +97,10 @@ type Info struct {
 	// inference.JanusPromptWrapper). Datasets record it. Empty when the
 	// worker does not say (workers older than this field).
 	PromptWrapper string `json:"prompt_wrapper,omitempty"`
+	// Chat says the worker also answers OpenAI chat completions
+	// (PathChat) and lists its model at PathModels: a teacher, critic or
+	// judge can point at it.
+	Chat bool `json:"chat,omitempty"`
 }
 
 // ModelID is the model name that answers carry: "Model@Revision", or

@@ -73,6 +73,8 @@ func NewServer(b Backend, opts Options) *Server {
 		mux:     http.NewServeMux(),
 	}
 	s.reasoner, _ = b.(inference.Reasoner)
+	_, viewer := b.(inference.Viewer)
+	s.info.Chat = s.reasoner != nil || viewer
 	s.info.MaxBatch = opts.MaxBatch
 	s.info.MaxWaitMS = int(max(opts.MaxWait, 0) / time.Millisecond)
 	s.handle(PathGenerate, http.MethodPost, s.generate)
@@ -81,6 +83,9 @@ func NewServer(b Backend, opts Options) *Server {
 	s.handle(PathChat, http.MethodPost, s.chat)
 	s.handle(PathInfo, http.MethodGet, s.getInfo)
 	s.handle(PathStats, http.MethodGet, s.getStats)
+	if s.info.Chat {
+		s.handle(PathModels, http.MethodGet, s.getModels)
+	}
 	s.handle(PathHealth, http.MethodGet, s.health)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, ErrorInvalidRequest, fmt.Sprintf("no endpoint %s", r.URL.Path))
@@ -160,6 +165,12 @@ func (s *Server) encode(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, s.info)
+}
+
+// getModels lists the served model. The simulated chat answers any model
+// name; clients may use this one.
+func (s *Server) getModels(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, ModelList{Object: "list", Data: []ModelCard{{ID: s.info.Model, Object: "model", OwnedBy: "twig"}}})
 }
 
 func (s *Server) getStats(w http.ResponseWriter, _ *http.Request) {

@@ -296,7 +296,7 @@ func TestInfoHealthStats(t *testing.T) {
 	}
 	wantInfo := worker.Info{
 		Model: sim.DefaultPainterModel, Revision: "mistake=0.2", ImageSize: 256, PatchSize: 16,
-		CodebookSize: 16384, MaxBatch: 8, MaxWaitMS: 0, PromptWrapper: inference.JanusPromptWrapper,
+		CodebookSize: 16384, MaxBatch: 8, MaxWaitMS: 0, PromptWrapper: inference.JanusPromptWrapper, Chat: true,
 	}
 	if info != wantInfo {
 		t.Errorf("info = %+v, want %+v", info, wantInfo)

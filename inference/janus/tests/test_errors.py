@@ -140,3 +140,62 @@ def test_chunked_request_body(client):
         assert resp.status == 200 and len(json.loads(resp.read())["tokens"]) == 4
     finally:
         conn.close()
+
+
+def _next_on_same_connection(client, method, path, body: bytes, headers=None):
+    """Sends a request with a body, then GET /healthz on the same connection;
+    returns (first status, first headers, second status or None if the
+    server announced Connection: close)."""
+    conn = http.client.HTTPConnection(client.host, client.port, timeout=30)
+    try:
+        chunked = "chunked" in (headers or {}).get("Transfer-Encoding", "")
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        resp = conn.getresponse()
+        first = (resp.status, {k.lower(): v for k, v in resp.getheaders()})
+        resp.read()
+        if first[1].get("connection", "").lower() == "close":
+            return first[0], first[1], None
+        conn.request("GET", "/healthz")
+        second = conn.getresponse()
+        second.read()
+        return first[0], first[1], second.status
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("POST", "/v2/generate", 404),
+    ("POST", "/v1/generate/more", 404),
+    ("PUT", "/v1/decode", 405),
+    ("DELETE", "/v1/encode", 405),
+    ("PATCH", "/v1/stats", 405),
+    ("POST", "/v1/info", 405),
+])
+def test_refused_bodies_are_read_so_the_connection_stays_usable(client, method, path, status):
+    assert _next_on_same_connection(client, method, path, b'{"prefix": "x", "n": 1}')[::2] == (status, 200)
+
+
+def test_a_body_over_the_limit_is_dropped_and_the_connection_stays_usable(engine, make_server):
+    c = make_server(engine, max_body_bytes=1000)
+    for size in (1001, 4000):
+        status, _, after = _next_on_same_connection(c, "POST", "/v1/generate", b" " * size)
+        assert (status, after) == (413, 200)
+    chunked = _next_on_same_connection(c, "POST", "/v1/generate", iter([b" " * 600, b" " * 600]),
+                                       headers={"Transfer-Encoding": "chunked"})
+    assert chunked[::2] == (413, 200)
+
+
+def test_a_body_far_over_the_limit_closes_the_connection_with_a_header(engine, make_server):
+    from twig_janus import server
+
+    c = make_server(engine, max_body_bytes=1000)
+    import socket
+
+    with socket.create_connection((c.host, c.port), timeout=30) as sock:
+        sock.sendall(b"POST /v1/generate HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n{}"
+                     % (1000 + server.DRAIN_BYTES + 1))
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += sock.recv(4096)
+    head = data.split(b"\r\n\r\n", 1)[0].decode().lower()
+    assert head.startswith("http/1.1 413") and "connection: close" in head

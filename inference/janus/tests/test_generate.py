@@ -17,7 +17,8 @@ def test_info_and_health(client, engine):
     assert status == 200
     assert info == {"model": "tiny/janus", "revision": "test", "image_size": 64, "patch_size": 16,
                     "codebook_size": 64, "max_batch": 64, "max_wait_ms": 20,
-                    "prompt_wrapper": "User: {prefix}\n\nAssistant:<begin_of_image>"}
+                    "prompt_wrapper": "User: {prefix}\n\nAssistant:<begin_of_image>",
+                    "chat": True, "chat_max_batch": 16, "chat_max_tokens": 1024}
     assert engine.grid == 4 and engine.num_tokens == 16
 
 

@@ -135,3 +135,28 @@ def test_png_of_decode_over_http(small_engine, make_server):
     with Image.open(io.BytesIO(raw)) as im:
         assert im.size == (384, 384) and im.mode == "RGB"
     assert body["model"] == SMALL + "@random"
+
+
+def test_chat_on_the_reduced_random_model(small_engine):
+    """Understanding with Janus-Pro's image geometry: a 384 px canvas becomes
+    576 image tokens through the (one-layer) SigLIP encoder."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    u = small_engine.understanding
+    assert (u.image_size, u.num_image_tokens) == (384, 576)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (384, 384, 3), dtype=np.uint8)).save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    text = small_engine.parse_chat({"messages": [{"role": "user", "content": "Describe it."}], "max_tokens": 4})
+    req = small_engine.parse_chat({"messages": [{"role": "user", "content": [
+        {"type": "text", "text": "Describe it."}, {"type": "image_url", "image_url": {"url": url}}]}],
+        "max_tokens": 4, "temperature": 0})
+    assert req.pixels[0].shape == (3, 384, 384)
+    assert req.ids.count(u.image_id) == 576
+    res = small_engine.chat_batch([req, text])
+    assert res[0].prompt_tokens == len(req.ids) and 1 <= res[0].completion_tokens <= 4
+    assert res[0].finish_reason in ("stop", "length")

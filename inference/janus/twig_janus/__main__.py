@@ -64,6 +64,14 @@ def parse_args(argv=None):
                    help="calls that may wait for a batch; beyond it: 503 with Retry-After")
     p.add_argument("--codec-max-batch", type=int, default=server.DEFAULT_CODEC_MAX_BATCH,
                    help="most decode or encode calls in one VQ batch")
+    p.add_argument("--chat-max-batch", type=int, default=server.DEFAULT_CHAT_MAX_BATCH,
+                   help="most /v1/chat/completions calls (understanding) in one batch; they queue apart "
+                        "from generate calls, with the same --max-wait-ms and --max-queue")
+    p.add_argument("--chat-max-tokens", type=int, default=server.DEFAULT_CHAT_MAX_TOKENS,
+                   help="the most new tokens a chat call may ask for (max_tokens; 512 when it asks none)")
+    p.add_argument("--chat-image-system-prompt", default=None,
+                   help="system prompt of a chat call that carries an image and no system message (default: "
+                        "Janus's VLChatProcessor sentence; '' for none). Calls without images get none")
     p.add_argument("--max-body-bytes", type=int, default=server.DEFAULT_MAX_BODY_BYTES,
                    help="larger request bodies are answered 413")
     p.add_argument("--device", default="auto", help="auto (cuda if available), cuda, cuda:1, cpu")
@@ -137,7 +145,8 @@ def main(argv=None) -> int:
     if not host or not port.isdigit():
         print(f"--listen wants HOST:PORT, got {args.listen!r}", file=sys.stderr)
         return 2
-    for name in ("max_batch", "max_queue", "codec_max_batch", "max_body_bytes"):
+    for name in ("max_batch", "max_queue", "codec_max_batch", "max_body_bytes", "chat_max_batch",
+                 "chat_max_tokens"):
         if getattr(args, name) < 1:
             print(f"--{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
@@ -154,7 +163,8 @@ def main(argv=None) -> int:
         signal.signal(sig, on_signal)
 
     worker = server.Worker(max_batch=args.max_batch, max_wait_ms=args.max_wait_ms, max_queue=args.max_queue,
-                           codec_max_batch=args.codec_max_batch, max_body_bytes=args.max_body_bytes)
+                           codec_max_batch=args.codec_max_batch, max_body_bytes=args.max_body_bytes,
+                           chat_max_batch=args.chat_max_batch, chat_max_tokens=args.chat_max_tokens)
     srv = server.Server(worker, host.strip("[]"), int(port), access_log=args.access_log).start()
     log.info("listening on %s:%d (healthz answers 503 until the model is loaded)", *srv.address)
 
@@ -170,7 +180,8 @@ def main(argv=None) -> int:
                                       served_model_name=args.served_model_name,
                                       prompt_template=args.prompt_template, vq_dtype=args.vq_dtype,
                                       attn_implementation=args.attn_implementation,
-                                      cuda_graphs=args.cuda_graphs)
+                                      cuda_graphs=args.cuda_graphs,
+                                      chat_image_system_prompt=args.chat_image_system_prompt)
         except Exception as e:  # noqa: BLE001
             log.error("cannot load %s: %s", args.model, e)
             failed.append(str(e))

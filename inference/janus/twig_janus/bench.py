@@ -16,6 +16,14 @@ BPE one prefill the same number of positions.
     python -m twig_janus.bench --model random:janus-pro-7b --batch 1 8 32 64   # no weights needed
     python -m twig_janus.bench --model tiny-random --batch 1 4   # smoke test on a CPU
     python -m twig_janus.bench --model random:janus-pro-7b --batch 1 64 --cuda-graphs
+    python -m twig_janus.bench --model random:janus-pro-7b --chat --batch 1 32
+
+--chat measures understanding instead (POST /v1/chat/completions without
+HTTP): B calls in one batch, each one user turn with --chat-images canvases
+(random 384 px images through the real SigLIP encoder) and a text of
+--chat-prompt-tokens tokens, greedy, exactly --chat-new-tokens new tokens
+(the end-of-sentence token does not stop them here). It reports new tokens
+per second for the batch and per call.
 
 With --cuda-graphs (CUDA only; on a CPU it says so and runs eagerly), each
 batch size first runs its bands once untimed (--warm-pass, on by default with
@@ -111,6 +119,67 @@ def run(engine, batch_sizes, bands: int = 3, cfg: float = 5.0, repeats: int = 1,
     return rows
 
 
+def chat_requests(engine, b: int, *, prompt_tokens: int, new_tokens: int, images: int, seed: int = 0):
+    """b chat calls as twig's critic sends them (text, then the canvas), sized in tokens."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    size = engine.understanding.image_size
+    rng = np.random.default_rng(seed)
+    reqs = []
+    for i in range(b):
+        parts = [{"type": "text", "text": make_prefix(engine, prompt_tokens, i + seed)}]
+        for _ in range(images):
+            buf = io.BytesIO()
+            Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), "RGB").save(buf, "PNG")
+            parts.append({"type": "image_url",
+                          "image_url": {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()}})
+        req = engine.parse_chat({"messages": [{"role": "user", "content": parts}], "temperature": 0,
+                                 "max_tokens": new_tokens}, max_tokens_cap=new_tokens)
+        req.ignore_eos = True
+        reqs.append(req)
+    return reqs
+
+
+def run_chat(engine, batch_sizes, *, prompt_tokens: int = 300, new_tokens: int = 256, images: int = 1,
+             repeats: int = 1):
+    """Understanding speed by batch size: one batch of b calls, each new_tokens long."""
+    import torch
+
+    rows = []
+    for b in batch_sizes:
+        reqs = chat_requests(engine, b, prompt_tokens=prompt_tokens, new_tokens=new_tokens, images=images)
+        if engine.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats()
+        best = None
+        for _ in range(repeats):
+            if engine.device.type == "cuda":
+                torch.cuda.synchronize()
+            t0 = time.perf_counter()
+            res = engine.chat_batch(reqs)
+            if engine.device.type == "cuda":
+                torch.cuda.synchronize()
+            dt = time.perf_counter() - t0
+            for r in res:
+                if isinstance(r, Exception):
+                    raise r
+            best = dt if best is None else min(best, dt)
+        new = sum(r.completion_tokens for r in res)
+        row = {"mode": "chat", "batch": b, "seconds": round(best, 3), "images_per_call": images,
+               "prompt_tokens": round(sum(len(r.ids) for r in reqs) / b, 1),
+               "new_tokens_per_call": round(new / b, 1),
+               "new_tokens_per_second": round(new / best, 1),
+               "new_tokens_per_second_per_call": round(new / b / best, 2)}
+        if engine.device.type == "cuda":
+            row["peak_gpu_memory_gib"] = round(torch.cuda.max_memory_allocated() / 2**30, 2)
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    return rows
+
+
 def warmup(engine, cfg: float = 5.0):
     """A short untimed batch: CUDA context, kernels and allocator warm up."""
     from .model import GenerateRequest
@@ -137,6 +206,12 @@ def main(argv=None) -> int:
                    help="one small batch first, untimed")
     p.add_argument("--cuda-graphs", action="store_true",
                    help="decode with CUDA graphs (CUDA only; on a CPU: logged, eager)")
+    p.add_argument("--chat", action="store_true",
+                   help="measure understanding (chat completions) instead of image generation")
+    p.add_argument("--chat-new-tokens", type=int, default=256, help="--chat: new tokens per call")
+    p.add_argument("--chat-prompt-tokens", type=int, default=300,
+                   help="--chat: text tokens per call (the image tokens come on top)")
+    p.add_argument("--chat-images", type=int, default=1, help="--chat: images per call")
     p.add_argument("--warm-pass", action=argparse.BooleanOptionalAction, default=None,
                    help="run each batch size's bands once untimed first (default: on with --cuda-graphs, "
                         "so graph captures are not timed)")
@@ -169,6 +244,12 @@ def main(argv=None) -> int:
         head["gpu"] = torch.cuda.get_device_name(engine.device)
         head["weights_gpu_memory_gib"] = round(torch.cuda.memory_allocated(engine.device) / 2**30, 2)
     print(json.dumps(head), flush=True)
+    if args.chat:
+        if args.warmup:
+            engine.chat_batch(chat_requests(engine, 2, prompt_tokens=8, new_tokens=4, images=args.chat_images))
+        run_chat(engine, args.batch, prompt_tokens=args.chat_prompt_tokens, new_tokens=args.chat_new_tokens,
+                 images=args.chat_images, repeats=args.repeats)
+        return 0
     if args.warmup:
         warmup(engine, cfg=args.cfg)
     warm_pass = engine.cuda_graphs if args.warm_pass is None else args.warm_pass

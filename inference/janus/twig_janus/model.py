@@ -168,7 +168,8 @@ class JanusEngine:
 
     def __init__(self, model, tokenizer, *, model_name: str, revision: str,
                  device: torch.device, prompt_template: str = DEFAULT_PROMPT_TEMPLATE,
-                 vq_dtype: torch.dtype = torch.float32, cuda_graphs: bool | str = False):
+                 vq_dtype: torch.dtype = torch.float32, cuda_graphs: bool | str = False,
+                 image_spec=None, chat_image_system_prompt: str | None = None):
         self.model = model
         self.tokenizer = tokenizer
         self.model_name = model_name
@@ -225,6 +226,20 @@ class JanusEngine:
             else:
                 self._graphs = GraphDecoder(self)
 
+        # Understanding (POST /v1/chat/completions): chat.py.
+        from .chat import JANUS_SYSTEM_PROMPT, Understanding
+
+        self.chat_error: str | None = None
+        self.understanding: Understanding | None = None
+        try:
+            self.understanding = Understanding(
+                self, image_spec=image_spec,
+                image_system_prompt=JANUS_SYSTEM_PROMPT if chat_image_system_prompt is None
+                else chat_image_system_prompt)
+        except Exception as e:  # noqa: BLE001 - painting still works without it
+            self.chat_error = f"{type(e).__name__}: {e}"
+            log.warning("understanding (chat) is not available: %s", self.chat_error)
+
     @property
     def cuda_graphs(self) -> bool:
         """Whether batches decode with CUDA graphs (False after a capture failed)."""
@@ -239,7 +254,8 @@ class JanusEngine:
     def load(cls, model_id: str, *, revision: str | None = None, device: str = "auto",
              dtype: str = "auto", served_model_name: str | None = None,
              prompt_template: str = DEFAULT_PROMPT_TEMPLATE, vq_dtype: str = "float32",
-             attn_implementation: str | None = None, cuda_graphs: bool | str = False) -> "JanusEngine":
+             attn_implementation: str | None = None, cuda_graphs: bool | str = False,
+             chat_image_system_prompt: str | None = None) -> "JanusEngine":
         """Loads a Janus checkpoint in `transformers` format, or builds `tiny-random`
         or a `random:<architecture>` model (random_model.py) on the device."""
         from transformers import AutoTokenizer, JanusForConditionalGeneration, PretrainedConfig
@@ -278,9 +294,13 @@ class JanusEngine:
             kwargs["device_map"] = str(dev)
             model = JanusForConditionalGeneration.from_pretrained(model_id, **kwargs)
         model.eval()
+        from .chat import image_spec_for
+
+        image_spec = image_spec_for(model_id, int(model.config.vision_config.image_size), revision)
         return cls(model, tokenizer, model_name=model_name,
                    revision=_resolve_revision(model_id, revision), device=dev,
-                   prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev), cuda_graphs=cuda_graphs)
+                   prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev), cuda_graphs=cuda_graphs,
+                   image_spec=image_spec, chat_image_system_prompt=chat_image_system_prompt)
 
     # ------------------------------------------------------------------- info
 
@@ -298,7 +318,7 @@ class JanusEngine:
     def info(self) -> dict:
         return {"model": self.model_name, "revision": self.revision, "image_size": self.image_size,
                 "patch_size": self.patch_size, "codebook_size": self.codebook_size,
-                "prompt_wrapper": self.prompt_wrapper}
+                "prompt_wrapper": self.prompt_wrapper, "chat": self.understanding is not None}
 
     # ------------------------------------------------------------- validation
 
@@ -549,6 +569,22 @@ class JanusEngine:
             self._head_sample(st, h)
         gen = st.generated.cpu().tolist()
         return [gen[i][:r.n] for i, r in enumerate(reqs)]
+
+    # ---------------------------------------------------------- understanding
+
+    def parse_chat(self, body, *, max_tokens_cap: int | None = None):
+        """An OpenAI chat-completions body -> a chat.ChatRequest (rendered,
+        tokenised, images prepared); raises RequestError."""
+        from .chat import DEFAULT_CHAT_MAX_TOKENS
+
+        if self.understanding is None:
+            raise RequestError(f"understanding is not available: {self.chat_error}")
+        cap = DEFAULT_CHAT_MAX_TOKENS if max_tokens_cap is None else max_tokens_cap
+        return self.understanding.parse(body, max_tokens_cap=cap)
+
+    def chat_batch(self, reqs: list) -> list:
+        """Answers chat requests in one batch: chat.ChatResult per request."""
+        return self.understanding.batch(reqs)
 
     # ------------------------------------------------------------------ codec
 

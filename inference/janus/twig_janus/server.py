@@ -7,8 +7,9 @@ bottleneck and the HTTP side only moves a few kilobytes per call, so a
 framework (FastAPI, uvicorn, aiohttp) would add dependencies without adding
 throughput.
 
-Endpoints: POST /v1/generate, /v1/decode, /v1/encode; GET /v1/info,
-/v1/stats (the batchers' counters, as the Go worker's), /healthz. Errors
+Endpoints: POST /v1/generate, /v1/decode, /v1/encode, /v1/chat/completions
+(Janus understanding, OpenAI-style: chat.py); GET /v1/info, /v1/stats (the
+batchers' counters, as the Go worker's), /v1/models, /healthz. Errors
 answer ``{"error": {"message", "type"}}``: 400/404/405/413 with type
 ``invalid_request_error``, 503 with ``overloaded_error`` and Retry-After
 (queue full, loading, shutting down), 500 with ``server_error``.
@@ -23,6 +24,7 @@ import logging
 import sys
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from .batcher import Batcher, Closed, QueueFull
@@ -39,12 +41,20 @@ DEFAULT_MAX_WAIT_MS = 20
 DEFAULT_MAX_QUEUE = 1024
 DEFAULT_CODEC_MAX_BATCH = 8
 DEFAULT_MAX_BODY_BYTES = 64 << 20
+# A body over the limit by at most this much is read and dropped before the
+# 413, so that the client finishes sending and the connection stays usable;
+# a larger one is not read, and the answer says "Connection: close".
+DRAIN_BYTES = 64 << 20
+DEFAULT_CHAT_MAX_BATCH = 16
+DEFAULT_CHAT_MAX_TOKENS = 1024  # chat.DEFAULT_CHAT_MAX_TOKENS (not imported: chat.py imports torch)
 
 ROUTES = {
     "/v1/generate": "POST",
     "/v1/decode": "POST",
     "/v1/encode": "POST",
+    "/v1/chat/completions": "POST",
     "/v1/info": "GET",
+    "/v1/models": "GET",
     "/v1/stats": "GET",
     "/healthz": "GET",
 }
@@ -61,17 +71,21 @@ class Worker:
 
     def __init__(self, *, max_batch: int = DEFAULT_MAX_BATCH, max_wait_ms: float = DEFAULT_MAX_WAIT_MS,
                  max_queue: int = DEFAULT_MAX_QUEUE, codec_max_batch: int = DEFAULT_CODEC_MAX_BATCH,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, loading_retry_after: int = 10):
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, loading_retry_after: int = 10,
+                 chat_max_batch: int = DEFAULT_CHAT_MAX_BATCH, chat_max_tokens: int = DEFAULT_CHAT_MAX_TOKENS):
         self.max_batch = max_batch
         self.max_wait_ms = max_wait_ms
         self.max_queue = max_queue
         self.codec_max_batch = codec_max_batch
         self.max_body_bytes = max_body_bytes
         self.loading_retry_after = loading_retry_after
+        self.chat_max_batch = chat_max_batch
+        self.chat_max_tokens = chat_max_tokens
         self.engine = None
         self.generator: Batcher | None = None
         self.decoder: Batcher | None = None
         self.encoder: Batcher | None = None
+        self.chatter: Batcher | None = None
         self.closed = False
         self.load_error: str | None = None
         self._inflight = 0  # calls being answered (parsed, in a batch, or writing the answer)
@@ -86,6 +100,10 @@ class Worker:
                                max_queue=self.max_queue, name="decode")
         self.encoder = Batcher(engine.encode_batch, max_batch=self.codec_max_batch, max_wait=wait,
                                max_queue=self.max_queue, name="encode")
+        # Understanding calls queue apart from generate calls (their own
+        # batches, max_batch and counters); the engine runs one GPU batch at a time.
+        self.chatter = Batcher(engine.chat_batch, max_batch=self.chat_max_batch, max_wait=wait,
+                               max_queue=self.max_queue, name="chat")
         self.engine = engine
 
     def close(self, timeout: float = 30) -> bool:
@@ -94,7 +112,7 @@ class Worker:
         True if everything finished in time."""
         deadline = time.monotonic() + max(timeout, 0)
         self.closed = True
-        batchers = [b for b in (self.generator, self.decoder, self.encoder) if b is not None]
+        batchers = [b for b in (self.generator, self.decoder, self.encoder, self.chatter) if b is not None]
         for b in batchers:
             b.close(timeout=0)  # closes all of them before waiting on any
         for b in batchers:
@@ -106,7 +124,7 @@ class Worker:
 
     def busy(self) -> bool:
         """A batch is running or an answer is being written."""
-        if any(b is not None and b.running() for b in (self.generator, self.decoder, self.encoder)):
+        if any(b is not None and b.running() for b in (self.generator, self.decoder, self.encoder, self.chatter)):
             return True
         with self._inflight_cond:
             return self._inflight > 0
@@ -185,6 +203,33 @@ class Worker:
         tokens = self._wait(self.encoder, image)
         return {"tokens": tokens, "model": engine.model_id}
 
+    def chat(self, body) -> dict:
+        """POST /v1/chat/completions: one OpenAI chat completion (see chat.py)."""
+        engine = self._ready()
+        if getattr(engine, "understanding", True) is None:
+            raise HTTPError(404, INVALID, f"chat is not served: {getattr(engine, 'chat_error', '')}")
+        try:
+            req = engine.parse_chat(body, max_tokens_cap=self.chat_max_tokens)
+        except RequestError as e:
+            raise HTTPError(400, INVALID, f"chat: {e}") from None
+        res = self._wait(self.chatter, req)
+        return {
+            "id": "chatcmpl-" + uuid.uuid4().hex,
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": engine.model_name,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": res.text},
+                         "finish_reason": res.finish_reason}],
+            "usage": {"prompt_tokens": res.prompt_tokens, "completion_tokens": res.completion_tokens,
+                      "total_tokens": res.prompt_tokens + res.completion_tokens},
+        }
+
+    def models(self) -> dict:
+        """GET /v1/models: the served model, as OpenAI lists models."""
+        engine = self._ready()
+        return {"object": "list", "data": [{"id": engine.model_name, "object": "model", "created": 0,
+                                            "owned_by": "twig-janus"}]}
+
     def info(self) -> dict:
         engine = self._ready()
         # The engine's info includes prompt_wrapper: the text every region is
@@ -193,6 +238,9 @@ class Worker:
         out = dict(engine.info())
         out["max_batch"] = self.max_batch
         out["max_wait_ms"] = int(max(self.max_wait_ms, 0))
+        if out.get("chat"):
+            out["chat_max_batch"] = self.chat_max_batch
+            out["chat_max_tokens"] = self.chat_max_tokens
         return out
 
     def stats(self) -> dict:
@@ -200,6 +248,7 @@ class Worker:
         out = self.generator.stats()
         out["decode"] = self.decoder.stats()
         out["encode"] = self.encoder.stats()
+        out["chat"] = self.chatter.stats()
         return out
 
     def health(self) -> dict:
@@ -229,6 +278,8 @@ def make_handler(worker: Worker, access_log: bool = False):
 
         def _error(self, e: HTTPError) -> None:
             headers = {}
+            if self.close_connection:  # an unread body: the client must not reuse the connection
+                headers["Connection"] = "close"
             if e.retry_after is not None:
                 headers["Retry-After"] = str(e.retry_after)
             if e.status == 405:
@@ -238,7 +289,17 @@ def make_handler(worker: Worker, access_log: bool = False):
         def _path(self) -> str:
             return self.path.split("?", 1)[0]
 
+        def _discard(self, n: int) -> None:
+            while n > 0:
+                got = self.rfile.read(min(n, 1 << 16))
+                if not got:
+                    self.close_connection = True
+                    return
+                n -= len(got)
+
         def _read_body(self) -> bytes:
+            """The request body; 413 beyond the limit (having read and dropped
+            it when it is at most DRAIN_BYTES over, else closing the connection)."""
             limit = worker.max_body_bytes
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
                 chunks, total = [], 0
@@ -252,12 +313,18 @@ def make_handler(worker: Worker, access_log: bool = False):
                     if size == 0:
                         while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                             pass
+                        if total > limit:
+                            raise HTTPError(413, INVALID, f"request body exceeds {limit} bytes")
                         return b"".join(chunks)
                     total += size
-                    if total > limit:
+                    if total > limit + DRAIN_BYTES:
                         self.close_connection = True
                         raise HTTPError(413, INVALID, f"request body exceeds {limit} bytes")
-                    chunks.append(self.rfile.read(size))
+                    if total > limit:
+                        chunks = []
+                        self._discard(size)
+                    else:
+                        chunks.append(self.rfile.read(size))
                     self.rfile.readline(1024)
             try:
                 length = int(self.headers.get("Content-Length", "0"))
@@ -268,24 +335,34 @@ def make_handler(worker: Worker, access_log: bool = False):
                 self.close_connection = True
                 raise HTTPError(400, INVALID, "bad Content-Length")
             if length > limit:
-                self.close_connection = True  # the unread body makes the connection unusable
+                if length <= limit + DRAIN_BYTES:
+                    self._discard(length)
+                else:
+                    self.close_connection = True  # the unread body makes the connection unusable
                 raise HTTPError(413, INVALID, f"request body exceeds {limit} bytes")
             return self.rfile.read(length) if length else b""
+
+        def _drop_body(self) -> None:
+            """Reads and drops a body the answer does not need (a 404 or a
+            405), so that the connection stays usable."""
+            try:
+                self._read_body()
+            except HTTPError:
+                pass  # too large or malformed: close_connection is set where needed
 
         def _dispatch(self) -> None:
             path = self._path()
             try:
                 want = ROUTES.get(path)
                 if want is None:
+                    self._drop_body()
                     raise HTTPError(404, INVALID, f"no endpoint {path}")
                 if self.command != want:
-                    # Read (and drop) a body so that the connection stays usable.
-                    if self.command == "POST":
-                        self._read_body()
+                    self._drop_body()
                     raise HTTPError(405, INVALID, f"{path} wants {want}, not {self.command}")
                 if want == "GET":
                     handler = {"/v1/info": worker.info, "/v1/stats": worker.stats,
-                               "/healthz": worker.health}[path]
+                               "/v1/models": worker.models, "/healthz": worker.health}[path]
                     self._send(200, handler())
                     return
                 raw = self._read_body()
@@ -294,7 +371,7 @@ def make_handler(worker: Worker, access_log: bool = False):
                 except (json.JSONDecodeError, UnicodeDecodeError) as e:
                     raise HTTPError(400, INVALID, f"bad JSON: {e}") from None
                 handler = {"/v1/generate": worker.generate, "/v1/decode": worker.decode,
-                           "/v1/encode": worker.encode}[path]
+                           "/v1/encode": worker.encode, "/v1/chat/completions": worker.chat}[path]
                 worker.enter()
                 try:
                     self._send(200, handler(body))

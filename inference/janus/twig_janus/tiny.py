@@ -12,6 +12,16 @@ The tests use it to exercise the real generation, decode and encode code
 paths on a CPU, and `python -m twig_janus --model tiny-random` serves it, so
 that clients of the worker protocol can be tested against the real server
 without a GPU or weights. Its images are noise: the weights are random.
+
+Its text head (`lm_head`, kept apart from the input embeddings as in
+Janus-Pro) is random too, except three rows set so that a greedy answer in
+understanding mode (POST /v1/chat/completions) is CHAT_ANSWER ("ok") and then
+the end-of-sentence token, whatever the question: this 2-layer model's last
+hidden state is almost a function of the last input token (cosine about
+0.95 to 0.98 across contexts), and every chat prompt ends with
+"<|Assistant|>:". A client (twig's thinker and critic) then gets a short,
+finished answer instead of max_tokens of random bytes. Sampled answers stay
+random bytes (those rows lift one logit by 1.5 over a flat distribution).
 """
 
 from __future__ import annotations
@@ -24,6 +34,10 @@ PAD = "<｜▁pad▁｜>"
 BOI = "<begin_of_image>"
 EOI = "<end_of_image>"
 IMAGE = "<image_placeholder>"
+
+# The greedy chat answer of the tiny model (distinct bytes: each one is the
+# next one's only cue).
+CHAT_ANSWER = "ok"
 
 # Tiny geometry: 64 px images in 16 px patches, a 4x4 grid of 16 tokens.
 TINY_IMAGE_SIZE = 64
@@ -82,7 +96,7 @@ def build_model(tokenizer=None, seed: int = 0):
             "num_hidden_layers": 2,
             "num_attention_heads": 4,
             "num_key_value_heads": 4,
-            "max_position_embeddings": 512,
+            "max_position_embeddings": 8192,
             "bos_token_id": tokenizer.bos_token_id,
             "eos_token_id": tokenizer.eos_token_id,
             "pad_token_id": tokenizer.pad_token_id,
@@ -107,11 +121,34 @@ def build_model(tokenizer=None, seed: int = 0):
             "image_token_embed_dim": hidden,
         },
         image_token_id=tokenizer.convert_tokens_to_ids(IMAGE),
+        # A separate text head, as Janus-Pro's (the other weights are the same as with a tied one).
+        tie_word_embeddings=False,
     )
     torch.manual_seed(seed)
     model = JanusForConditionalGeneration(config)
     model.eval()
+    _teach_answer(model, tokenizer, CHAT_ANSWER)
     return model
+
+
+def _teach_answer(model, tokenizer, answer: str, logit: float = 1.5) -> None:
+    """Sets the lm_head rows of the answer's tokens and of EOS so that greedy
+    decoding after "<|Assistant|>:" writes the answer, then EOS: each row is
+    the direction of the last hidden state where its token should come next,
+    scaled so that its logit there is `logit` (the random rows give about
+    +-0.1)."""
+    import torch
+
+    chain = list(tokenizer(answer, add_special_tokens=False).input_ids) + [tokenizer.eos_token_id]
+    if len(set(chain)) != len(chain):
+        raise ValueError(f"the answer {answer!r} repeats a token")
+    ids = list(tokenizer("<|User|>: Describe it.\n\n<|Assistant|>:").input_ids)
+    lm = model.model.language_model
+    with torch.no_grad():
+        for nxt in chain:
+            h = lm(input_ids=torch.tensor([ids])).last_hidden_state[0, -1].float()
+            model.lm_head.weight[nxt] = (logit * h / h.dot(h)).to(model.lm_head.weight.dtype)
+            ids.append(nxt)
 
 
 def save_tiny(path: str, seed: int = 0) -> str:

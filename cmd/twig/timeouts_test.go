@@ -119,8 +119,9 @@ func TestTimeoutAndRetryFlags(t *testing.T) {
 		if b.Thinker.Timeout != sec(90) || b.Thinker.Retries != 3 || b.Critic.Timeout != sec(90) || b.Critic.Retries != 3 {
 			t.Errorf("thinker %+v critic %+v", b.Thinker, b.Critic)
 		}
-		if b.Judge.BaseURL != "" || b.Judge.Timeout != 0 {
-			t.Errorf("an unconfigured judge got settings: %+v", b.Judge)
+		// The vlm judge follows the teacher, with the teacher's settings.
+		if b.Judge.BaseURL != "http://llm:8000/v1" || b.Judge.Model != "m" || b.Judge.Timeout != sec(90) || b.Judge.Retries != 3 {
+			t.Errorf("judge %+v, want the teacher with its timeout and retries", b.Judge)
 		}
 	})
 

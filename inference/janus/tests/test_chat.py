@@ -332,6 +332,82 @@ def test_end_of_sentence_ends_the_answer(engine):
     assert (res.text, res.finish_reason, res.completion_tokens) == ("hel", "stop", 5)
 
 
+def test_fixed_answer_length_forces_the_end_of_sentence(engine):
+    """--chat-answer-tokens N: an answer is N - 1 tokens sampled among the
+    ids that decode to visible text (so no end of sentence of its own), then
+    a forced end of sentence: finish_reason "stop", N completion tokens, in
+    a batch or alone, next to calls of other lengths."""
+    u = engine.understanding
+    n = 9
+    bodies = [body(user("Describe a red apple."), temperature=0, max_tokens=40),  # greedy: "ok" + EOS
+              body(user("Sampled.", png_url(seed=5)), temperature=1.0, seed=3, max_tokens=40),
+              body(user("Exactly the limit."), temperature=1.0, seed=4, max_tokens=n),
+              body(user("Shorter limit."), temperature=1.0, seed=5, max_tokens=5)]
+
+    def parsed(answer_tokens, ignore_eos=False):
+        reqs = [engine.parse_chat(b) for b in bodies]
+        for r in reqs:
+            r.answer_tokens, r.ignore_eos = answer_tokens, ignore_eos
+        return reqs
+
+    own = u._generate(parsed(0, ignore_eos=True)[:1])[0]
+    assert any(t in u.eos_ids for t in own[:n - 1])  # unrestricted, the greedy answer ends early ("ok")
+    # The restricted streams, uncut (a fixed length above max_tokens forces nothing).
+    raw = [u._generate([r])[0] for r in parsed(1000)]
+    text_ids = set(u.text_ids())
+    assert all(t in text_ids for toks in raw for t in toks)
+    assert not any(t in text_ids for t in u.eos_ids) and len(text_ids) > 50
+    fixed = parsed(n)
+    alone = [engine.chat_batch([r])[0] for r in fixed]
+    assert engine.chat_batch(fixed) == alone
+    for r, res, toks in zip(fixed, alone, raw):
+        if r.max_tokens >= n:
+            assert (res.finish_reason, res.completion_tokens) == ("stop", n)
+            assert res.text == u.decode_text(toks[:n - 1]).strip() and res.text
+            assert "\ufffd" not in res.text
+        else:  # max_tokens cuts first
+            assert (res.finish_reason, res.completion_tokens) == ("length", r.max_tokens)
+            assert res.text == u.decode_text(toks[:r.max_tokens]).strip()
+    assert u._generate(fixed)[1][n - 1] == u.eos_ids[0]  # the forced token itself
+    # An unforced call in the same batch is not affected.
+    mixed = parsed(n)[:2] + [engine.parse_chat(bodies[0])]
+    assert engine.chat_batch(mixed)[2] == engine.chat_batch([engine.parse_chat(bodies[0])])[0]
+    # Stop strings still cut a fixed-length answer.
+    text = alone[1].text
+    stop_s = next(text[k:k + 2] for k in range(2, len(text) - 2) if text.find(text[k:k + 2]) == k
+                  and text[k:k + 2].strip() and "\ufffd" not in text[k:k + 2])
+    r = parsed(n)[1]
+    r.stop = [stop_s]
+    res = engine.chat_batch([r])[0]
+    assert res.finish_reason == "stop" and res.completion_tokens < n and stop_s not in res.text
+
+
+def test_worker_with_chat_answer_tokens_serves_fixed_lengths(checkpoint, device, make_server):
+    from twig_janus.model import JanusEngine
+
+    eng = JanusEngine.load(checkpoint, device=device, dtype="float32", served_model_name="tiny/fixed",
+                           chat_answer_tokens=6)
+    c = make_server(eng)
+    assert c.get("/v1/info")[2]["chat_answer_tokens"] == 6
+    for req in (body(user("Think about the next band."), temperature=1.401298464324817e-45, max_tokens=512),
+                body(user("Critique it.", png_url(seed=2)), temperature=1.0, seed=7)):
+        a = complete(c, req)
+        assert a["choices"][0]["finish_reason"] == "stop" and a["usage"]["completion_tokens"] == 6
+    a = complete(c, body(user("Tiny budget."), max_tokens=4))
+    assert a["choices"][0]["finish_reason"] == "length" and a["usage"]["completion_tokens"] == 4
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--chat-answer-tokens", "-1"], "at least 0"),
+    (["--chat-answer-tokens", "50", "--chat-max-tokens", "40"], "exceeds --chat-max-tokens 40"),
+])
+def test_cli_refuses_bad_chat_answer_tokens(args, message, capsys):
+    from twig_janus.__main__ import main
+
+    assert main(["--model", "tiny-random", "--listen", "127.0.0.1:0", *args]) == 2
+    assert message in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------ errors
 
 TOO_LONG = "x" * 9000
@@ -590,5 +666,6 @@ def test_bench_chat_runs_on_the_tiny_model(engine, capsys):
     rows = bench.run_chat(engine, [1, 2], prompt_tokens=10, new_tokens=6, images=1)
     assert [r["batch"] for r in rows] == [1, 2]
     assert all(r["new_tokens_per_call"] == 6 and r["new_tokens_per_second"] > 0 for r in rows)
+    assert all(r["finish_reasons"] == ["stop"] and r["answer_tokens"] == 6 for r in rows)  # the forced end
     assert rows[0]["prompt_tokens"] > engine.understanding.num_image_tokens
     assert '"mode": "chat"' in capsys.readouterr().out

@@ -69,6 +69,12 @@ def parse_args(argv=None):
                         "from generate calls, with the same --max-wait-ms and --max-queue")
     p.add_argument("--chat-max-tokens", type=int, default=server.DEFAULT_CHAT_MAX_TOKENS,
                    help="the most new tokens a chat call may ask for (max_tokens; 512 when it asks none)")
+    p.add_argument("--chat-answer-tokens", type=int, default=0, metavar="N",
+                   help="measurement aid for random-weight models: every chat answer ends after exactly N "
+                        "generated tokens, the last one an end of sentence put in place of the sampled one "
+                        "(finish_reason stop; the model's own end of sentence before it is ignored, a smaller "
+                        "max_tokens still cuts), so that throughput runs get fixed, realistic answer lengths. "
+                        "0: off (answers end where the model ends them). /v1/info reports it when on")
     p.add_argument("--chat-image-system-prompt", default=None,
                    help="system prompt of a chat call that carries an image and no system message (default: "
                         "Janus's VLChatProcessor sentence; '' for none). Calls without images get none")
@@ -150,6 +156,13 @@ def main(argv=None) -> int:
         if getattr(args, name) < 1:
             print(f"--{name.replace('_', '-')} must be at least 1", file=sys.stderr)
             return 2
+    if args.chat_answer_tokens < 0:
+        print("--chat-answer-tokens must be at least 0 (0: off)", file=sys.stderr)
+        return 2
+    if args.chat_answer_tokens > args.chat_max_tokens:
+        print(f"--chat-answer-tokens {args.chat_answer_tokens} exceeds --chat-max-tokens {args.chat_max_tokens}: "
+              "no answer could be that long", file=sys.stderr)
+        return 2
 
     sigwait = block_stop_signals()  # first: every thread started from here on inherits the block
     received: list[str] = []
@@ -181,7 +194,8 @@ def main(argv=None) -> int:
                                       prompt_template=args.prompt_template, vq_dtype=args.vq_dtype,
                                       attn_implementation=args.attn_implementation,
                                       cuda_graphs=args.cuda_graphs,
-                                      chat_image_system_prompt=args.chat_image_system_prompt)
+                                      chat_image_system_prompt=args.chat_image_system_prompt,
+                                      chat_answer_tokens=args.chat_answer_tokens)
         except Exception as e:  # noqa: BLE001
             log.error("cannot load %s: %s", args.model, e)
             failed.append(str(e))
@@ -194,6 +208,9 @@ def main(argv=None) -> int:
         log.info("loaded %s on %s in %.1fs: %dx%d grid of %d-px patches, codebook %d%s; ready",
                  engine.model_id, engine.device, time.monotonic() - t0, engine.grid, engine.grid,
                  engine.patch_size, engine.codebook_size, ", CUDA graphs" if engine.cuda_graphs else "")
+        if args.chat_answer_tokens:
+            log.warning("--chat-answer-tokens %d: every chat answer is cut to exactly %d tokens (a measurement "
+                        "mode: answers are not the model's own)", args.chat_answer_tokens, args.chat_answer_tokens)
 
     threading.Thread(target=load, name="load", daemon=True).start()
     why = wait_for_stop(stop, received)

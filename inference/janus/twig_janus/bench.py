@@ -22,8 +22,10 @@ BPE one prefill the same number of positions.
 HTTP): B calls in one batch, each one user turn with --chat-images canvases
 (random 384 px images through the real SigLIP encoder) and a text of
 --chat-prompt-tokens tokens, greedy, exactly --chat-new-tokens new tokens
-(the end-of-sentence token does not stop them here). It reports new tokens
-per second for the batch and per call.
+(alias --chat-answer-tokens: each answer ends there as the worker's
+--chat-answer-tokens ends it, with a forced end of sentence, whatever the
+model samples before). It reports new tokens per second for the batch and
+per call (prefill included: the time of the whole batch).
 
 With --cuda-graphs (CUDA only; on a CPU it says so and runs eagerly), each
 batch size first runs its bands once untimed (--warm-pass, on by default with
@@ -139,7 +141,8 @@ def chat_requests(engine, b: int, *, prompt_tokens: int, new_tokens: int, images
                           "image_url": {"url": "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()}})
         req = engine.parse_chat({"messages": [{"role": "user", "content": parts}], "temperature": 0,
                                  "max_tokens": new_tokens}, max_tokens_cap=new_tokens)
-        req.ignore_eos = True
+        req.answer_tokens = new_tokens  # as the worker's --chat-answer-tokens: exactly this many tokens
+        req.ignore_eos = False
         reqs.append(req)
     return reqs
 
@@ -169,6 +172,7 @@ def run_chat(engine, batch_sizes, *, prompt_tokens: int = 300, new_tokens: int =
             best = dt if best is None else min(best, dt)
         new = sum(r.completion_tokens for r in res)
         row = {"mode": "chat", "batch": b, "seconds": round(best, 3), "images_per_call": images,
+               "answer_tokens": new_tokens, "finish_reasons": sorted({r.finish_reason for r in res}),
                "prompt_tokens": round(sum(len(r.ids) for r in reqs) / b, 1),
                "new_tokens_per_call": round(new / b, 1),
                "new_tokens_per_second": round(new / best, 1),
@@ -208,7 +212,9 @@ def main(argv=None) -> int:
                    help="decode with CUDA graphs (CUDA only; on a CPU: logged, eager)")
     p.add_argument("--chat", action="store_true",
                    help="measure understanding (chat completions) instead of image generation")
-    p.add_argument("--chat-new-tokens", type=int, default=256, help="--chat: new tokens per call")
+    p.add_argument("--chat-new-tokens", "--chat-answer-tokens", dest="chat_new_tokens", type=int, default=256,
+                   help="--chat: new tokens per call, each answer ending there (as the worker's "
+                        "--chat-answer-tokens)")
     p.add_argument("--chat-prompt-tokens", type=int, default=300,
                    help="--chat: text tokens per call (the image tokens come on top)")
     p.add_argument("--chat-images", type=int, default=1, help="--chat: images per call")

@@ -201,6 +201,13 @@ class ChatRequest:
     stop: list[str] = field(default_factory=list)
     prompt: str = ""               # the rendered text (image placeholders not expanded)
     ignore_eos: bool = False       # the benchmark's: run to max_tokens (not settable over HTTP)
+    answer_tokens: int = 0         # --chat-answer-tokens: end after exactly this many tokens (0: off)
+
+    @property
+    def length(self) -> int:
+        """The most tokens this call can generate: max_tokens, or fewer
+        when a fixed answer length ends it first."""
+        return min(self.max_tokens, self.answer_tokens) if self.answer_tokens > 0 else self.max_tokens
 
 
 @dataclass
@@ -394,7 +401,17 @@ class Understanding:
     """Janus's understanding mode on a loaded JanusEngine."""
 
     def __init__(self, engine, *, image_spec: ImageSpec | None = None,
-                 image_system_prompt: str = JANUS_SYSTEM_PROMPT):
+                 image_system_prompt: str = JANUS_SYSTEM_PROMPT, answer_tokens: int = 0):
+        """answer_tokens > 0 (--chat-answer-tokens, a measurement aid for
+        random weights): every answer ends after exactly that many generated
+        tokens, the last one an end of sentence forced in place of whatever
+        was sampled (finish_reason "stop"), and the model's own end of
+        sentence before it is ignored; a smaller max_tokens still cuts first
+        ("length"), and stop strings still cut. Such a call samples only
+        among text_ids (see there), so that its answer is visible text."""
+        if answer_tokens < 0:
+            raise ValueError(f"answer_tokens must be >= 0, got {answer_tokens}")
+        self.answer_tokens = int(answer_tokens)
         self.e = engine
         model, tok = engine.model, engine.tokenizer
         cfg = model.config
@@ -428,6 +445,36 @@ class Understanding:
         self.vision = model.model.vision_model
         self.aligner = model.model.aligner
         self.vision_dtype = self.vision.embeddings.patch_embedding.weight.dtype
+        self._blocked: torch.Tensor | None = None  # see blocked_ids
+
+    def text_ids(self) -> list[int]:
+        """The ids a fixed-length answer (answer_tokens) may sample: those
+        the tokenizer decodes, alone, to visible text -- not special, not
+        only whitespace, no U+FFFD (a byte that is not UTF-8 on its own).
+        A random model's head spans the whole 102,400-entry vocabulary, of
+        which its byte-level tokenizer knows a few hundred ids: unrestricted,
+        its answers decode to nothing (twig counts an empty thought as a
+        failure) or to replacement characters that re-encode to three tokens
+        each. With these, an answer of N tokens is N - 1 visible characters
+        or words that tokenise back to about N - 1 tokens."""
+        tok = self.e.tokenizer
+        n = min(len(tok), int(self.lm_head.weight.shape[0]))
+        special = set(getattr(tok, "all_special_ids", []) or [])
+        with self.e._tok_lock:
+            texts = tok.batch_decode([[i] for i in range(n)], skip_special_tokens=True)
+        ok = [i for i, t in enumerate(texts) if i not in special and t.strip() and "\ufffd" not in t]
+        if not ok:
+            raise RuntimeError("the tokenizer decodes no id to visible text")
+        return ok
+
+    def blocked_ids(self) -> torch.Tensor:
+        """[vocab] bool on the device: True for the ids not in text_ids
+        (built on first use, under the generation lock)."""
+        if self._blocked is None:
+            blocked = torch.ones(int(self.lm_head.weight.shape[0]), dtype=torch.bool)
+            blocked[self.text_ids()] = False
+            self._blocked = blocked.to(self.e.device)
+        return self._blocked
 
     # ------------------------------------------------------------- parsing
 
@@ -450,7 +497,7 @@ class Understanding:
         if limit and total > limit:
             raise RequestError(f"the prompt has {len(ids)} tokens and max_tokens is {opts['max_tokens']}: "
                                f"{total} exceeds the model's {limit} positions")
-        return ChatRequest(ids=ids, pixels=pixels, prompt=prompt, **opts)
+        return ChatRequest(ids=ids, pixels=pixels, prompt=prompt, answer_tokens=self.answer_tokens, **opts)
 
     def tokenize(self, prompt: str, n_images: int) -> list[int]:
         """BOS + the prompt's ids, each image placeholder expanded to
@@ -552,7 +599,10 @@ class Understanding:
             if r.temperature > 0:
                 g = torch.Generator(device="cpu")
                 g.manual_seed(r.seed & _UINT64)
-                u[i, :r.max_tokens] = torch.rand(r.max_tokens, generator=g, dtype=torch.float64)
+                # max_tokens draws whatever the call's length: a fixed answer
+                # length cuts the same stream, it does not change it.
+                n = min(r.max_tokens, max_n)
+                u[i, :n] = torch.rand(r.max_tokens, generator=g, dtype=torch.float64)[:n]
         return u
 
     def _generate(self, reqs: list[ChatRequest]) -> list[list[int]]:
@@ -565,7 +615,7 @@ class Understanding:
         e = self.e
         dev = e.device
         B = len(reqs)
-        max_n = max(r.max_tokens for r in reqs)
+        max_n = max(r.length for r in reqs)
         embeds, mask2d, position_ids = self._prefill_inputs(reqs)
         L = mask2d.shape[1]
         C = L + max_n
@@ -587,6 +637,17 @@ class Understanding:
         use_top_p = any(r.top_p < 1.0 for r in reqs)
         uniforms = self._uniforms(reqs, max_n).to(dev)
         eos = torch.tensor(self.eos_ids, dtype=torch.long, device=dev)
+        # --chat-answer-tokens: the step (0-based) at which each row's end of
+        # sentence is forced, -1 for none; forced_steps says when to look.
+        forced = [r.answer_tokens - 1 if 0 < r.answer_tokens <= r.max_tokens else -1 for r in reqs]
+        forced_steps = {s for s in forced if s >= 0}
+        force_at = torch.tensor(forced, dtype=torch.long, device=dev) if forced_steps else None
+        eos_fill = torch.full((B,), self.eos_ids[0], dtype=torch.long, device=dev) if forced_steps else None
+        # ... and those rows sample among the ids that decode to visible text.
+        text_only = None
+        if any(r.answer_tokens > 0 for r in reqs):
+            rows = torch.tensor([r.answer_tokens > 0 for r in reqs], dtype=torch.bool, device=dev)
+            text_only = rows[:, None] & self.blocked_ids()[None, :]
         generated = torch.zeros((B, max_n), dtype=torch.long, device=dev)
         pos = position_ids[:, -1:] + 1
         write = torch.full((1,), L, dtype=torch.long, device=dev)
@@ -596,14 +657,18 @@ class Understanding:
         h = out.last_hidden_state[:, -1, :]
         del out, embeds
         check_every = 1 if dev.type == "cpu" else 8
-        limits = [r.max_tokens for r in reqs]
+        limits = [r.length for r in reqs]
         stops = [r.stop for r in reqs]
-        ignore = [r.ignore_eos for r in reqs]
+        ignore = [r.ignore_eos or r.answer_tokens > 0 for r in reqs]
         finished = [False] * B
         step = 0
         while True:
             logits = self.lm_head(h).float()
+            if text_only is not None:
+                logits.masked_fill_(text_only, float("-inf"))
             nxt = sample(logits, temps, top_k, top_p, uniforms[:, step], use_top_k, use_top_p)
+            if step in forced_steps:
+                nxt = torch.where(force_at == step, eos_fill, nxt)
             generated[:, step] = nxt
             step += 1
             if step >= max_n:
@@ -624,7 +689,7 @@ class Understanding:
             h = out.last_hidden_state[:, -1, :]
             del out
         gen = generated[:, :step].cpu().tolist()
-        return [g[:r.max_tokens] for g, r in zip(gen, reqs)]
+        return [g[:r.length] for g, r in zip(gen, reqs)]
 
     def _all_finished(self, generated, step, limits, stops, finished, ignore) -> bool:
         """Whether every item has met its end: an end-of-sentence token, a
@@ -645,9 +710,13 @@ class Understanding:
     def _finish(self, r: ChatRequest, toks: list[int]) -> ChatResult:
         """The answer from the new tokens: cut at the first end of sentence,
         then at the first stop string; usage counts the tokens up to and
-        including the one that ended the answer."""
-        eos = set() if r.ignore_eos else set(self.eos_ids)
-        end = next((k for k, t in enumerate(toks) if t in eos), None)
+        including the one that ended the answer. With a fixed answer length
+        (r.answer_tokens) the end is that token, forced, whatever came before."""
+        if r.answer_tokens > 0 and not r.ignore_eos:
+            end = r.answer_tokens - 1 if len(toks) >= r.answer_tokens else None
+        else:
+            eos = set() if r.ignore_eos else set(self.eos_ids)
+            end = next((k for k, t in enumerate(toks) if t in eos), None)
         body = toks if end is None else toks[:end]
         text = self.decode_text(body)
         cut = None

@@ -169,7 +169,7 @@ class JanusEngine:
     def __init__(self, model, tokenizer, *, model_name: str, revision: str,
                  device: torch.device, prompt_template: str = DEFAULT_PROMPT_TEMPLATE,
                  vq_dtype: torch.dtype = torch.float32, cuda_graphs: bool | str = False,
-                 image_spec=None, chat_image_system_prompt: str | None = None):
+                 image_spec=None, chat_image_system_prompt: str | None = None, chat_answer_tokens: int = 0):
         self.model = model
         self.tokenizer = tokenizer
         self.model_name = model_name
@@ -235,7 +235,7 @@ class JanusEngine:
             self.understanding = Understanding(
                 self, image_spec=image_spec,
                 image_system_prompt=JANUS_SYSTEM_PROMPT if chat_image_system_prompt is None
-                else chat_image_system_prompt)
+                else chat_image_system_prompt, answer_tokens=chat_answer_tokens)
         except Exception as e:  # noqa: BLE001 - painting still works without it
             self.chat_error = f"{type(e).__name__}: {e}"
             log.warning("understanding (chat) is not available: %s", self.chat_error)
@@ -255,7 +255,7 @@ class JanusEngine:
              dtype: str = "auto", served_model_name: str | None = None,
              prompt_template: str = DEFAULT_PROMPT_TEMPLATE, vq_dtype: str = "float32",
              attn_implementation: str | None = None, cuda_graphs: bool | str = False,
-             chat_image_system_prompt: str | None = None) -> "JanusEngine":
+             chat_image_system_prompt: str | None = None, chat_answer_tokens: int = 0) -> "JanusEngine":
         """Loads a Janus checkpoint in `transformers` format, or builds `tiny-random`
         or a `random:<architecture>` model (random_model.py) on the device."""
         from transformers import AutoTokenizer, JanusForConditionalGeneration, PretrainedConfig
@@ -300,7 +300,8 @@ class JanusEngine:
         return cls(model, tokenizer, model_name=model_name,
                    revision=_resolve_revision(model_id, revision), device=dev,
                    prompt_template=prompt_template, vq_dtype=_dtype(vq_dtype, dev), cuda_graphs=cuda_graphs,
-                   image_spec=image_spec, chat_image_system_prompt=chat_image_system_prompt)
+                   image_spec=image_spec, chat_image_system_prompt=chat_image_system_prompt,
+                   chat_answer_tokens=chat_answer_tokens)
 
     # ------------------------------------------------------------------- info
 
@@ -316,9 +317,12 @@ class JanusEngine:
         return self.prompt_template + self.boi_token
 
     def info(self) -> dict:
-        return {"model": self.model_name, "revision": self.revision, "image_size": self.image_size,
-                "patch_size": self.patch_size, "codebook_size": self.codebook_size,
-                "prompt_wrapper": self.prompt_wrapper, "chat": self.understanding is not None}
+        out = {"model": self.model_name, "revision": self.revision, "image_size": self.image_size,
+               "patch_size": self.patch_size, "codebook_size": self.codebook_size,
+               "prompt_wrapper": self.prompt_wrapper, "chat": self.understanding is not None}
+        if self.understanding is not None and self.understanding.answer_tokens:
+            out["chat_answer_tokens"] = self.understanding.answer_tokens  # a measurement mode: say so
+        return out
 
     # ------------------------------------------------------------- validation
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,7 +54,8 @@ type Teacher struct {
 	// KeyEnv names the environment variable that holds the API key, read
 	// by every worker process. The key itself never enters the
 	// configuration, the job graph or the manifest. Empty: the role's
-	// TWIG_<ROLE>_API_KEY, else OPENAI_API_KEY.
+	// variable in TeacherRoles (TWIG_THINK_API_KEY, TWIG_CRITIQUE_API_KEY,
+	// TWIG_DRAW_API_KEY, TWIG_JUDGE_API_KEY), else OPENAI_API_KEY.
 	KeyEnv string `json:"key_env,omitempty"`
 	// Limits are per endpoint and model, per worker process.
 	Limits teacher.Limits `json:"limits,omitzero"`
@@ -98,15 +98,67 @@ func (b Backends) PoolOptions() remote.PoolOptions {
 	return o
 }
 
-// apiKey returns the key of a role from the environment.
+// TeacherRole is one row of the table of teacher roles: where the role
+// is configured, the role its calls are recorded under, the environment
+// variable of its API key and its default timeout. Every place that names
+// a role (validation, key lookup, messages, the hash) reads this table, so
+// that the names cannot drift apart.
+type TeacherRole struct {
+	// Field is the role's key under "backends" in the config file.
+	Field string
+	// Role is the call role (inference.RoleThink, ...).
+	Role string
+	// KeyEnv is the role's own API-key variable; OPENAI_API_KEY is the
+	// fallback of every role.
+	KeyEnv string
+	// DefaultTimeout is the timeout a zero Teacher.Timeout means.
+	DefaultTimeout string
+	of             func(*Backends) *Teacher
+}
+
+// FallbackKeyEnv is the API-key variable every teacher role falls back to.
+const FallbackKeyEnv = "OPENAI_API_KEY"
+
+// TeacherRoles is the table of teacher roles, in config order.
+var TeacherRoles = []TeacherRole{
+	{"thinker", inference.RoleThink, "TWIG_THINK_API_KEY", "2m", func(b *Backends) *Teacher { return &b.Thinker }},
+	{"critic", inference.RoleCritique, "TWIG_CRITIQUE_API_KEY", "2m", func(b *Backends) *Teacher { return &b.Critic }},
+	{"drawer", inference.RoleDraw, "TWIG_DRAW_API_KEY", "5m", func(b *Backends) *Teacher { return &b.Drawer }},
+	{"judge", inference.RoleJudge, "TWIG_JUDGE_API_KEY", "2m", func(b *Backends) *Teacher { return &b.Judge }},
+}
+
+// Of returns the role's teacher in b.
+func (r TeacherRole) Of(b *Backends) *Teacher { return r.of(b) }
+
+// KeyHint names where the role's key is read from, for messages.
+func (r TeacherRole) KeyHint(t Teacher) string {
+	if t.KeyEnv != "" {
+		return t.KeyEnv
+	}
+	return r.KeyEnv + " or " + FallbackKeyEnv
+}
+
+// roleOf returns the table row of a call role.
+func roleOf(role string) TeacherRole {
+	for _, r := range TeacherRoles {
+		if r.Role == role {
+			return r
+		}
+	}
+	panic("pipelines: no teacher role " + role)
+}
+
+// apiKey returns the key of a call role from the environment: the
+// teacher's KeyEnv when set, else the role's variable, else
+// OPENAI_API_KEY.
 func (t Teacher) apiKey(role string) string {
 	if t.KeyEnv != "" {
 		return os.Getenv(t.KeyEnv)
 	}
-	if k := os.Getenv("TWIG_" + strings.ToUpper(role) + "_API_KEY"); k != "" {
+	if k := os.Getenv(roleOf(role).KeyEnv); k != "" {
 		return k
 	}
-	return os.Getenv("OPENAI_API_KEY")
+	return os.Getenv(FallbackKeyEnv)
 }
 
 // budgets holds one budget per run, role and process, shared by every

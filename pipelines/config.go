@@ -146,15 +146,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("config sim.%s: %g must be in [0,1]", r.name, r.v)
 		}
 	}
-	for _, t := range []struct {
-		role string
-		t    Teacher
-	}{{"thinker", c.Backends.Thinker}, {"critic", c.Backends.Critic}, {"drawer", c.Backends.Drawer}, {"judge", c.Backends.Judge}} {
-		def := "2m"
-		if t.role == "drawer" {
-			def = "5m"
-		}
-		if err := checkTimeout("backends."+t.role+".timeout", t.t.Timeout, def); err != nil {
+	for _, r := range TeacherRoles {
+		t := struct {
+			role string
+			t    Teacher
+		}{r.Field, *r.Of(&c.Backends)}
+		if err := checkTimeout("backends."+t.role+".timeout", t.t.Timeout, r.DefaultTimeout); err != nil {
 			return err
 		}
 		if err := checkRetries("backends."+t.role+".retries", t.t.Retries); err != nil {
@@ -171,7 +168,7 @@ func (c Config) Validate() error {
 			// A key in the URL would travel in the job graph and in error
 			// messages; keys belong in the environment (key_env).
 			return fmt.Errorf("config backends.%s.base_url: %s must not carry credentials, a query or a fragment: put the API key in the environment (%s)",
-				t.role, redactURL(t.t.BaseURL), "TWIG_"+strings.ToUpper(t.role)+"_API_KEY or OPENAI_API_KEY")
+				t.role, redactURL(t.t.BaseURL), r.KeyHint(t.t))
 		}
 		if t.t.Model == "" {
 			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redactURL(t.t.BaseURL))
@@ -272,7 +269,8 @@ func (c Config) Hash() string {
 	c.Output, c.Version, c.CodeVersion, c.Created, c.Concurrency = "", "", "", "", 0
 	c.Backends.Cache = ""
 	c.Backends.GeneratorTimeout, c.Backends.GeneratorRetries = 0, 0
-	for _, t := range []*Teacher{&c.Backends.Thinker, &c.Backends.Critic, &c.Backends.Drawer, &c.Backends.Judge} {
+	for _, r := range TeacherRoles {
+		t := r.Of(&c.Backends)
 		t.Timeout, t.Retries = 0, 0
 	}
 	b, err := json.Marshal(c)

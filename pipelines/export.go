@@ -307,7 +307,8 @@ func newCommitFn(cfg Config) *commitFn {
 	shown := cfg
 	shown.Output = redactURL(cfg.Output)
 	shown.Backends.Cache = redactURL(cfg.Backends.Cache)
-	for _, t := range []*Teacher{&shown.Backends.Thinker, &shown.Backends.Critic, &shown.Backends.Drawer, &shown.Backends.Judge} {
+	for _, r := range TeacherRoles {
+		t := r.Of(&shown.Backends)
 		if t.BaseURL != "" {
 			t.BaseURL = redactURL(t.BaseURL)
 		}

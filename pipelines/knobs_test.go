@@ -330,3 +330,29 @@ func TestTeacherKnobsReachClients(t *testing.T) {
 		})
 	}
 }
+
+// TestTeacherRolesOneTable: the variable a role's key is read from is the
+// one its messages name, for every role (they once disagreed: messages
+// said TWIG_THINKER_API_KEY, the code read TWIG_THINK_API_KEY).
+func TestTeacherRolesOneTable(t *testing.T) {
+	for _, r := range TeacherRoles {
+		t.Run(r.Field, func(t *testing.T) {
+			t.Setenv(FallbackKeyEnv, "fallback")
+			t.Setenv(r.KeyEnv, "role-key-"+r.Field)
+			if got := (Teacher{}).apiKey(r.Role); got != "role-key-"+r.Field {
+				t.Errorf("apiKey(%s) = %q, want the value of %s", r.Role, got, r.KeyEnv)
+			}
+			t.Setenv(r.KeyEnv, "")
+			if got := (Teacher{}).apiKey(r.Role); got != "fallback" {
+				t.Errorf("apiKey(%s) without %s = %q, want %s's", r.Role, r.KeyEnv, got, FallbackKeyEnv)
+			}
+			c := DefaultConfig()
+			c.Output = "file:///tmp/x"
+			*r.Of(&c.Backends) = Teacher{BaseURL: "https://user:secret@api.example.com/v1", Model: "m"}
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), "backends."+r.Field+".base_url") || !strings.Contains(err.Error(), r.KeyEnv+" or "+FallbackKeyEnv) {
+				t.Errorf("Validate = %v, want it to name backends.%s.base_url and %s", err, r.Field, r.KeyEnv)
+			}
+		})
+	}
+}

@@ -311,7 +311,7 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	})
 	fs.Var(&durationFlag{&c.Backends.GeneratorTimeout}, "generator-timeout", "time `limit` of each attempt of a GPU worker call, e.g. 30s or 5m (0: 2m)")
 	fs.IntVar(&c.Backends.GeneratorRetries, "generator-retries", c.Backends.GeneratorRetries, "retries of a GPU worker call after a transient failure (connection, timeout, 429, 5xx) (0: 5)")
-	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from OPENAI_API_KEY or TWIG_<ROLE>_API_KEY; default: the simulated reasoner")
+	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from TWIG_THINK_API_KEY, TWIG_CRITIQUE_API_KEY (per role) or OPENAI_API_KEY; default: the simulated reasoner")
 	fs.StringVar(&o.teacherModel, "teacher-model", "", "model `name` for every reasoning role")
 	fs.StringVar(&o.thinker, "thinker", "", "base `URL` of the thinker (overrides --teacher)")
 	fs.StringVar(&o.thinkerModel, "thinker-model", "", "model `name` of the thinker")

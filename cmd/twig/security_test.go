@@ -34,14 +34,13 @@ const (
 
 // plantedEnv is the environment of the runs: the key under every name a
 // role reads it from, and storage credentials.
-var plantedEnv = []string{
-	"OPENAI_API_KEY=" + plantedKey,
-	"TWIG_THINK_API_KEY=" + plantedKey,
-	"TWIG_CRITIQUE_API_KEY=" + plantedKey,
-	"TWIG_JUDGE_API_KEY=" + plantedKey,
-	"AWS_ACCESS_KEY_ID=AKIAPLANTED0000",
-	"AWS_SECRET_ACCESS_KEY=" + plantedAWS,
-}
+var plantedEnv = func() []string {
+	env := []string{pipelines.FallbackKeyEnv + "=" + plantedKey, "AWS_ACCESS_KEY_ID=AKIAPLANTED0000", "AWS_SECRET_ACCESS_KEY=" + plantedAWS}
+	for _, r := range pipelines.TeacherRoles {
+		env = append(env, r.KeyEnv+"="+plantedKey)
+	}
+	return env
+}()
 
 // secretsIn returns the planted secrets found in b.
 func secretsIn(b []byte) []string {
@@ -194,8 +193,8 @@ func secretArgs(out, cache, worker, teach string) []string {
 		"--generator", worker, "--teacher", teach, "--teacher-model", "twig-sim", "--judge", teach, "--judge-model", "twig-sim", "--dataset", "twig-sim"}
 }
 
-// TestSecretsStayOut plants an API key (OPENAI_API_KEY and every
-// TWIG_<ROLE>_API_KEY) and storage credentials in the environment, runs
+// TestSecretsStayOut plants an API key (OPENAI_API_KEY and every role's
+// variable of pipelines.TeacherRoles) and storage credentials in the environment, runs
 // the real binary with --verbose against a worker and OpenAI endpoint
 // over HTTP (the server checks that the key is sent, as a bearer token),
 // and looks for the secrets in: the run's stdout and stderr; every file
@@ -269,9 +268,10 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("no HTML report written")
 		}
 
-		t.Setenv("OPENAI_API_KEY", plantedKey)
-		t.Setenv("TWIG_THINK_API_KEY", plantedKey)
-		t.Setenv("TWIG_JUDGE_API_KEY", plantedKey)
+		t.Setenv(pipelines.FallbackKeyEnv, plantedKey)
+		for _, r := range pipelines.TeacherRoles {
+			t.Setenv(r.KeyEnv, plantedKey)
+		}
 		graph := jobGraph(t, remoteConfig(t, dir, srv.URL, srv.URL+"/v1"))
 		if !bytes.Contains(graph, []byte(strings.TrimPrefix(srv.URL, "http://")+"/v1")) {
 			t.Fatalf("the teacher URL is not in the decoded job graph: the search cannot see DoFn configurations")

@@ -15,6 +15,7 @@ import (
 	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/internal/redact"
 )
 
 // Backends chooses the models behind the loop and the call cache.
@@ -268,13 +269,13 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 		if thinker, err = reasonerOf(run, inference.RoleThink, bk.Thinker); err != nil {
 			return nil, err
 		}
-		thinkerID = cache.Identity{Kind: "openai", Model: bk.Thinker.Model, Revision: redactURL(bk.Thinker.BaseURL)}
+		thinkerID = cache.Identity{Kind: "openai", Model: bk.Thinker.Model, Revision: redact.URL(bk.Thinker.BaseURL)}
 	}
 	if bk.Critic.BaseURL != "" {
 		if critic, err = reasonerOf(run, inference.RoleCritique, bk.Critic); err != nil {
 			return nil, err
 		}
-		criticID = cache.Identity{Kind: "openai", Model: bk.Critic.Model, Revision: redactURL(bk.Critic.BaseURL)}
+		criticID = cache.Identity{Kind: "openai", Model: bk.Critic.Model, Revision: redact.URL(bk.Critic.BaseURL)}
 	}
 	drawerID := cache.Identity{Kind: "sim", Model: sim.DefaultDrawerModel, Revision: simRev}
 	if bk.Drawer.BaseURL != "" {
@@ -285,7 +286,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 		var dr inference.Drawer = teacher.NewLimitDrawer(d, teacher.SharedLimiter(bk.Drawer.BaseURL, bk.Drawer.Model, bk.Drawer.Limits))
 		dr = teacher.NewRetryDrawer(dr, bk.Drawer.retryPolicy())
 		set.drawer = teacher.NewBudgetDrawer(dr, budgetOf(run, inference.RoleDraw, bk.Drawer))
-		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redactURL(bk.Drawer.BaseURL)}
+		drawerID = cache.Identity{Kind: "openai-image", Model: bk.Drawer.Model, Revision: redact.URL(bk.Drawer.BaseURL)}
 	}
 	viewerID := cache.Identity{Kind: "sim", Model: sim.DefaultVLMModel, Revision: simRev}
 	if bk.Judge.BaseURL != "" {
@@ -296,7 +297,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 		var v inference.Viewer = teacher.NewLimitViewer(c, teacher.SharedLimiter(bk.Judge.BaseURL, bk.Judge.Model, bk.Judge.Limits))
 		v = teacher.NewRetryViewer(v, bk.Judge.retryPolicy())
 		set.viewer = teacher.NewBudgetViewer(v, budgetOf(run, inference.RoleJudge, bk.Judge))
-		viewerID = cache.Identity{Kind: "openai", Model: bk.Judge.Model, Revision: redactURL(bk.Judge.BaseURL)}
+		viewerID = cache.Identity{Kind: "openai", Model: bk.Judge.Model, Revision: redact.URL(bk.Judge.BaseURL)}
 	}
 	if bk.Cache == "" {
 		set.reasoner = splitReasoner{thinker: thinker, critic: critic}
@@ -304,7 +305,7 @@ func openBackends(ctx context.Context, run string, eng inference.Config, sc SimC
 	}
 	b, err := blob.OpenBucket(ctx, bk.Cache)
 	if err != nil {
-		return nil, fmt.Errorf("open call cache %s: %w", redactURL(bk.Cache), err)
+		return nil, fmt.Errorf("open call cache %s: %w", redact.URL(bk.Cache), err)
 	}
 	set.closers = append(set.closers, b.Close)
 	c := cache.New(b, "")

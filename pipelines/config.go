@@ -11,7 +11,6 @@ import (
 	"os"
 	"regexp"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/twigdata/twig/exporters"
@@ -19,6 +18,7 @@ import (
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/internal/redact"
 )
 
 // Config is everything a run needs. It travels inside the Beam job graph,
@@ -162,16 +162,16 @@ func (c Config) Validate() error {
 		}
 		u, err := url.Parse(t.t.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("config backends.%s.base_url: %q is not an http(s) URL", t.role, redactURL(t.t.BaseURL))
+			return fmt.Errorf("config backends.%s.base_url: %q is not an http(s) URL", t.role, redact.URL(t.t.BaseURL))
 		}
 		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 			// A key in the URL would travel in the job graph and in error
 			// messages; keys belong in the environment (key_env).
 			return fmt.Errorf("config backends.%s.base_url: %s must not carry credentials, a query or a fragment: put the API key in the environment (%s)",
-				t.role, redactURL(t.t.BaseURL), r.KeyHint(t.t))
+				t.role, redact.URL(t.t.BaseURL), r.KeyHint(t.t))
 		}
 		if t.t.Model == "" {
-			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redactURL(t.t.BaseURL))
+			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redact.URL(t.t.BaseURL))
 		}
 		if t.t.MaxTokens < 0 || t.t.MaxDollars < 0 {
 			return fmt.Errorf("config backends.%s: negative spending cap", t.role)
@@ -186,7 +186,7 @@ func (c Config) Validate() error {
 	for i, g := range c.Backends.Generator {
 		u, err := url.Parse(g)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
-			return fmt.Errorf("config backends.generator[%d]: %s must be a plain http(s) URL without credentials or query", i, redactURL(g))
+			return fmt.Errorf("config backends.generator[%d]: %s must be a plain http(s) URL without credentials or query", i, redact.URL(g))
 		}
 	}
 	if c.Engine.Route == "teacher-image" && c.Backends.Drawer.BaseURL == "" && len(c.Backends.Generator) > 0 {
@@ -316,25 +316,6 @@ func trajectoryJudges(c Config, v vlm.Viewer) ([]filters.Judge, error) {
 func JudgeNames() []string {
 	return []string{"thought_format", "coverage", "reflection_consistency", "canvas_sanity", "improvement",
 		vlm.Name, dedup.PromptJudge, dedup.ImageJudge}
-}
-
-// redactURL hides the values of URL query parameters that may carry
-// credentials, for error messages and logs.
-func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "<unparseable URL>"
-	}
-	q := u.Query()
-	for k := range q {
-		l := strings.ToLower(k)
-		if strings.Contains(l, "secret") || strings.Contains(l, "key") || strings.Contains(l, "token") || strings.Contains(l, "password") || strings.Contains(l, "credential") {
-			q.Set(k, "REDACTED")
-		}
-	}
-	u.RawQuery = q.Encode()
-	u.User = nil
-	return u.String()
 }
 
 // RemoteConcurrency is the default number of trajectories in flight per

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"io"
 	"path"
 	"slices"
@@ -270,7 +271,7 @@ func (fn *writeFailedFn) ProcessElement(ctx context.Context, _ int, iter func(*s
 	})
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
-		return fmt.Errorf("failed shard: open %s: %w", redactURL(fn.Output), err)
+		return fmt.Errorf("failed shard: open %s: %w", redact.URL(fn.Output), err)
 	}
 	defer b.Close()
 	l, _ := exporters.LayoutOf(exporters.ConfigFailed)
@@ -305,17 +306,17 @@ type commitFn struct {
 
 func newCommitFn(cfg Config) *commitFn {
 	shown := cfg
-	shown.Output = redactURL(cfg.Output)
-	shown.Backends.Cache = redactURL(cfg.Backends.Cache)
+	shown.Output = redact.URL(cfg.Output)
+	shown.Backends.Cache = redact.URL(cfg.Backends.Cache)
 	for _, r := range TeacherRoles {
 		t := r.Of(&shown.Backends)
 		if t.BaseURL != "" {
-			t.BaseURL = redactURL(t.BaseURL)
+			t.BaseURL = redact.URL(t.BaseURL)
 		}
 	}
 	shown.Backends.Generator = nil
 	for _, g := range cfg.Backends.Generator {
-		shown.Backends.Generator = append(shown.Backends.Generator, redactURL(g))
+		shown.Backends.Generator = append(shown.Backends.Generator, redact.URL(g))
 	}
 	raw, _ := json.Marshal(shown)
 	return &commitFn{
@@ -369,7 +370,7 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
-		return fmt.Errorf("commit: open %s: %w", redactURL(fn.Output), err)
+		return fmt.Errorf("commit: open %s: %w", redact.URL(fn.Output), err)
 	}
 	defer b.Close()
 	if err := removeUnlisted(ctx, b, fn.Prefix, m); err != nil {

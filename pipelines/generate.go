@@ -23,6 +23,7 @@ import (
 	"github.com/twigdata/twig/inference/cache"
 	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/inference/teacher"
+	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -178,7 +179,7 @@ func (fn *generateFn) Setup(ctx context.Context) error {
 	}
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
-		return fmt.Errorf("generate setup: open %s: %w", redactURL(fn.Output), err)
+		return fmt.Errorf("generate setup: open %s: %w", redact.URL(fn.Output), err)
 	}
 	fn.engine, fn.bucket = e, b
 	fn.ctx, fn.cancel = context.WithCancel(context.Background())

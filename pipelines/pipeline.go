@@ -24,6 +24,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -69,10 +70,10 @@ func Prepare(ctx context.Context, b *blob.Bucket, cfg Config, overwrite bool) er
 	prefix := VersionPrefix(cfg)
 	probe := prefix + "/_staging/.write-probe"
 	if err := b.WriteAll(ctx, probe, []byte("ok"), nil); err != nil {
-		return fmt.Errorf("output %s is not writable: %w", redactURL(cfg.Output), err)
+		return fmt.Errorf("output %s is not writable: %w", redact.URL(cfg.Output), err)
 	}
 	if err := b.Delete(ctx, probe); err != nil {
-		return fmt.Errorf("output %s: %w", redactURL(cfg.Output), err)
+		return fmt.Errorf("output %s: %w", redact.URL(cfg.Output), err)
 	}
 	ok, err := exporters.Committed(ctx, b, prefix)
 	if err != nil || !ok {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"syscall"
 	"time"
 
@@ -98,7 +99,7 @@ type bucketFn struct {
 func (fn *bucketFn) Setup(ctx context.Context) (err error) {
 	fn.bucket, err = blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", redactURL(fn.Output), err)
+		return fmt.Errorf("open %s: %w", redact.URL(fn.Output), err)
 	}
 	return nil
 }

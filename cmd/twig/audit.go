@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"io"
 	"maps"
 	"math"
@@ -85,7 +86,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 // lose their query parameters and user information.
 func redactLocation(loc string) string {
 	if u, err := url.Parse(loc); err == nil && (u.Scheme == "s3" || u.Scheme == "gs") {
-		return redact(u)
+		return redact.URL(u.String())
 	}
 	if u, err := url.Parse(loc); err == nil && u.Scheme == "file" {
 		return "file://" + path.Clean(u.Path)

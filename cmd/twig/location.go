@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"net/url"
 	"os"
 	"path"
@@ -34,7 +35,7 @@ func bucketURL(loc string, create bool) (string, error) {
 		switch u.Scheme {
 		case "file":
 			if u.Host != "" && u.Host != "localhost" {
-				return "", fmt.Errorf("location %q: a file URL names a host (%q); write file:///absolute/path or a plain path", redact(u), u.Host)
+				return "", fmt.Errorf("location %q: a file URL names a host (%q); write file:///absolute/path or a plain path", redact.URL(u.String()), u.Host)
 			}
 			loc = u.Path
 		case "mem":
@@ -42,7 +43,7 @@ func bucketURL(loc string, create bool) (string, error) {
 		case "s3", "gs":
 			return objectStoreURL(u)
 		default:
-			return "", fmt.Errorf("location %q: scheme %q is not supported (use a local path, file://, s3:// or gs://)", redact(u), u.Scheme)
+			return "", fmt.Errorf("location %q: scheme %q is not supported (use a local path, file://, s3:// or gs://)", redact.URL(u.String()), u.Scheme)
 		}
 	}
 	abs, err := filepath.Abs(loc)
@@ -74,7 +75,7 @@ func openBucket(ctx context.Context, loc string, create bool) (*blob.Bucket, err
 			// Drivers quote the whole URL in their errors; keep its query
 			// parameters out of ours.
 			return nil, &redactedError{
-				msg: "open " + redact(pu) + ": " + queryInURL.ReplaceAllString(err.Error(), "$1$2"),
+				msg: "open " + redact.URL(pu.String()) + ": " + queryInURL.ReplaceAllString(err.Error(), "$1$2"),
 				err: err,
 			}
 		}
@@ -87,28 +88,21 @@ func openBucket(ctx context.Context, loc string, create bool) (*blob.Bucket, err
 // gocloud URL s3://bucket?params&prefix=prefix/.
 func objectStoreURL(u *url.URL) (string, error) {
 	if u.User != nil {
-		return "", fmt.Errorf("location %s: credentials do not belong in the URL; set them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or GOOGLE_APPLICATION_CREDENTIALS)", redact(u))
+		return "", fmt.Errorf("location %s: credentials do not belong in the URL; set them in the environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, or GOOGLE_APPLICATION_CREDENTIALS)", redact.URL(u.String()))
 	}
 	if u.Host == "" {
-		return "", fmt.Errorf("location %s: no bucket name (want %s://BUCKET/PREFIX)", redact(u), u.Scheme)
+		return "", fmt.Errorf("location %s: no bucket name (want %s://BUCKET/PREFIX)", redact.URL(u.String()), u.Scheme)
 	}
 	q := u.Query()
 	prefix := strings.Trim(path.Clean("/"+u.Path), "/")
 	if prefix != "" {
 		if q.Has("prefix") {
-			return "", fmt.Errorf("location %s: give the prefix as the path or as prefix=, not both", redact(u))
+			return "", fmt.Errorf("location %s: give the prefix as the path or as prefix=, not both", redact.URL(u.String()))
 		}
 		q.Set("prefix", prefix+"/")
 	}
 	out := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: q.Encode()}
 	return out.String(), nil
-}
-
-// redact returns a location without user information or query parameters,
-// for messages.
-func redact(u *url.URL) string {
-	r := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, Opaque: u.Opaque}
-	return r.String()
 }
 
 // joinLocation returns the location of rel inside loc. For s3:// and gs://

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/twigdata/twig/internal/redact"
 	"io"
 	"maps"
 	"net/url"
@@ -73,7 +74,7 @@ func splitVersion(loc string) (dir, name string, err error) {
 	if u, perr := url.Parse(loc); perr == nil && (u.Scheme == "s3" || u.Scheme == "gs" || u.Scheme == "file") {
 		p := strings.TrimRight(u.Path, "/")
 		if strings.Count(strings.Trim(p, "/"), "/") < 1 && u.Scheme != "file" {
-			return "", "", fmt.Errorf("refilter %s: the version must sit in a dataset folder (…/DATASET/VERSION)", redact(u))
+			return "", "", fmt.Errorf("refilter %s: the version must sit in a dataset folder (…/DATASET/VERSION)", redact.URL(u.String()))
 		}
 		name = path.Base(p)
 		u.Path = path.Dir(p)

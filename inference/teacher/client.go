@@ -15,6 +15,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -80,7 +81,7 @@ func (c Config) String() string {
 		key = "set"
 	}
 	return fmt.Sprintf("teacher.Config{BaseURL: %q, Model: %q, APIKey: %s, MaxTokens: %d, Timeout: %s}",
-		redactURL(c.BaseURL), c.Model, key, c.MaxTokens, c.Timeout)
+		redact.URL(c.BaseURL), c.Model, key, c.MaxTokens, c.Timeout)
 }
 
 // GoString is String, so that %#v does not print the key either.
@@ -252,7 +253,7 @@ func newCaller(baseURL, model, key, org string, opts []Option) (caller, error) {
 	}
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return caller{}, fmt.Errorf("teacher: config: base URL %q: want http(s)://host/path", redactKey(redactURL(baseURL), key))
+		return caller{}, fmt.Errorf("teacher: config: base URL %q: want http(s)://host/path", redactKey(redact.URL(baseURL), key))
 	}
 	var o options
 	for _, opt := range opts {
@@ -267,7 +268,7 @@ func newCaller(baseURL, model, key, org string, opts []Option) (caller, error) {
 	oc.BaseURL = baseURL
 	oc.OrgID = org
 	oc.HTTPClient = recordingDoer{o.httpClient}
-	return caller{api: openai.NewClientWithConfig(oc), model: model, endpoint: redactKey(redactURL(baseURL), key), key: key}, nil
+	return caller{api: openai.NewClientWithConfig(oc), model: model, endpoint: redactKey(redact.URL(baseURL), key), key: key}, nil
 }
 
 // call runs send under the per-request timeout and, on failure, returns
@@ -322,15 +323,6 @@ func redactKey(s, key string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, key, "[REDACTED]")
-}
-
-// redactURL drops a password from a URL.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return s
-	}
-	return u.Redacted()
 }
 
 type exchangeKey struct{}

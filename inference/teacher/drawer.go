@@ -17,6 +17,7 @@ import (
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/internal/redact"
 )
 
 // DrawerConfig configures a [Drawer]. Like [Config] it is
@@ -48,7 +49,7 @@ func (c DrawerConfig) String() string {
 		key = "set"
 	}
 	return fmt.Sprintf("teacher.DrawerConfig{BaseURL: %q, Model: %q, APIKey: %s, Size: %q}",
-		redactURL(c.BaseURL), c.Model, key, c.Size)
+		redact.URL(c.BaseURL), c.Model, key, c.Size)
 }
 
 // GoString is String, so that %#v does not print the key either.

@@ -91,6 +91,13 @@ func Apply(ctx context.Context, judges []Judge, p Policy, t *schema.Trajectory) 
 	return nil
 }
 
+// Prompted is implemented by a judge that asks a model through a prompt
+// template (the vlm judge): the template goes into each trajectory's
+// provenance next to the loop's own templates.
+type Prompted interface {
+	Template() schema.TemplateRef
+}
+
 // Names returns the names of judges, in order: what [Policy.Validate] takes.
 func Names(judges []Judge) []string {
 	out := make([]string, len(judges))

@@ -380,7 +380,7 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	}
 	t.Verdict = schema.Verdict{} // decided by the Judge stage, once dedup has seen every trajectory
 	for _, j := range fn.judges {
-		if v, ok := j.(*vlm.Judge); ok {
+		if v, ok := j.(filters.Prompted); ok {
 			t.Provenance.Templates = append(t.Provenance.Templates, v.Template())
 			t.Provenance.Models = append(t.Provenance.Models, schema.RoleModel{Role: inference.RoleJudge, Model: fn.judgeModel()})
 		}

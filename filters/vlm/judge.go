@@ -180,7 +180,7 @@ func (j *Judge) Name() string { return Name }
 func (j *Judge) Version() string { return j.version }
 
 // Template returns the reference of the template the judge renders, for a
-// trajectory's provenance.
+// trajectory's provenance (filters.Prompted).
 func (j *Judge) Template() schema.TemplateRef { return j.ref }
 
 // Threshold returns the pass mark.

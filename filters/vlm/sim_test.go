@@ -22,7 +22,10 @@ import (
 	"github.com/twigdata/twig/schema"
 )
 
-var _ filters.Judge = (*vlm.Judge)(nil)
+var (
+	_ filters.Judge    = (*vlm.Judge)(nil)
+	_ filters.Prompted = (*vlm.Judge)(nil)
+)
 
 // paint runs the TwiG loop on the simulator (painter mistake rate
 // mistakes, reasoner without slips) and returns the trajectory.

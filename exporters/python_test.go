@@ -173,12 +173,11 @@ func TestDatasetsLoadsVersion(t *testing.T) {
 	if df.Rows != 5 {
 		t.Errorf("data_files load read %d rows, want 5", df.Rows)
 	}
-	if optionalColumn("final_image") {
-		if df.FinalImage != "Image" {
-			t.Errorf("data_files load: final_image is %s, want Image", df.FinalImage)
-		}
-	} else {
-		t.Logf("data_files load without the card gives final_image as %s, not Image: schema.go tags it required", df.FinalImage)
+	if !optionalColumn("final_image") {
+		t.Error("schema.go tags final_image required: datasets reads it as Image without the card only if it is nullable")
+	}
+	if df.FinalImage != "Image" {
+		t.Errorf("data_files load: final_image is %s, want Image", df.FinalImage)
 	}
 }
 

@@ -62,7 +62,7 @@ type Diff struct {
 	Unchanged int64 `json:"unchanged"`
 	// Transitions counts changes by "from -> to"; Because counts, among
 	// them, the judges named by the new verdict and not the old one (or
-	// "no longer: <judge>" for samples that became accepted).
+	// "no longer <judge>" for samples that became accepted).
 	Transitions map[string]int64 `json:"transitions"`
 	Because     map[string]int64 `json:"because"`
 }

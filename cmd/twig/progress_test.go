@@ -27,15 +27,35 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// waitFor polls cond until it holds, and fails the test if it does not
+// within timeout.
+func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // TestProgress: plain lines when not on a terminal, a bar redrawn in place
 // on one, both with counts, rate and ETA.
 func TestProgress(t *testing.T) {
+	t.Cleanup(func() {
+		pipelines.Progress.Seeded.Store(0)
+		pipelines.Progress.Done.Store(0)
+	})
 	for _, tty := range []bool{false, true} {
 		pipelines.Progress.Seeded.Store(200)
 		pipelines.Progress.Done.Store(50)
 		var out lockedBuffer
 		stop := startProgress(&out, tty, 20*time.Millisecond)
-		time.Sleep(120 * time.Millisecond)
+		// Two reports, so that a bar is seen redrawn.
+		waitFor(t, "two progress reports", func() bool {
+			return strings.Count(out.String(), "50/200 trajectories") >= 2
+		}, 10*time.Second)
 		stop()
 		s := out.String()
 		if !strings.Contains(s, "50/200 trajectories (25%)") || !strings.Contains(s, "eta ") {
@@ -48,6 +68,4 @@ func TestProgress(t *testing.T) {
 			t.Errorf("no tty: progress %q should be plain lines", s)
 		}
 	}
-	pipelines.Progress.Seeded.Store(0)
-	pipelines.Progress.Done.Store(0)
 }

@@ -55,6 +55,7 @@ type callServer struct {
 	mu      sync.Mutex
 	hold    bool
 	held    int            // calls that arrived while held
+	serving int            // calls being answered now
 	done    map[string]int // answered calls by path and body hash
 	authKey string         // counts requests whose Authorization carries it
 	authed  int
@@ -88,6 +89,8 @@ func (c *callServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	held := c.hold
 	if held {
 		c.held++
+	} else {
+		c.serving++
 	}
 	c.mu.Unlock()
 	if held {
@@ -97,7 +100,16 @@ func (c *callServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c.sim.ServeHTTP(w, r)
 	c.mu.Lock()
 	c.done[key]++
+	c.serving--
 	c.mu.Unlock()
+}
+
+// answered returns the number of calls answered since the last take and
+// the number being answered now, forgetting nothing.
+func (c *callServer) answered() (done, serving int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return callLog(c.done).total(), c.serving
 }
 
 // setHold starts or stops holding calls.
@@ -233,6 +245,10 @@ func countFiles(dir string, ok func(rel string) bool) int {
 // rootTemp matches a temporary file of fileblob in a version's folder.
 var rootTemp = regexp.MustCompile(`^[^/]+\.[0-9a-f]+\.tmp$`)
 
+// isCacheEntry reports whether a file of the call cache's folder is a
+// committed entry (one per call made), not a temporary file of fileblob.
+func isCacheEntry(rel string) bool { return strings.HasSuffix(rel, ".json") }
+
 func isShard(rel string) bool {
 	return strings.HasSuffix(rel, ".parquet") && !strings.HasPrefix(rel, "_staging/")
 }
@@ -335,6 +351,7 @@ func TestResumeAfterKill(t *testing.T) {
 			}
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() { cmd.Process.Kill() }) // if the test stops before the kill
 			deadline := time.After(30 * time.Second)
 		wait:
 			for !kp.reached(version) {
@@ -349,9 +366,14 @@ func TestResumeAfterKill(t *testing.T) {
 				}
 			}
 			if kp.hold {
-				// Let the answered calls reach the cache, then kill.
+				// Stop answering, then wait until the calls being answered
+				// are done and every answered call is in the cache (one
+				// entry per call), so that the kill loses no answered call.
 				srv.setHold(true)
-				time.Sleep(300 * time.Millisecond)
+				waitFor(t, "every answered call in the cache", func() bool {
+					done, serving := srv.answered()
+					return serving == 0 && countFiles(cache, isCacheEntry) >= done
+				}, 30*time.Second)
 			}
 			cmd.Process.Signal(syscall.SIGKILL)
 			<-exited

@@ -154,12 +154,14 @@ func TestJudgeResults(t *testing.T) {
 	}
 }
 
-// sharedPrompts reads every prompt file in shared/data/prompts, normalised
-// (trimmed, white space collapsed, lower case), exact duplicates dropped.
+// sharedPrompts reads every prompt file in the repository's copy of the
+// T2I-CompBench prompts (testdata/prompts), normalised (trimmed, white
+// space collapsed, lower case), exact duplicates dropped.
 func sharedPrompts(t testing.TB) []string {
-	files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "data", "prompts", "*.txt"))
-	if len(files) == 0 {
-		t.Skip("no prompt files in ../../../shared/data/prompts")
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "testdata", "prompts", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no prompt files in ../../testdata/prompts: %v", err)
 	}
 	seen := map[string]bool{}
 	var out []string

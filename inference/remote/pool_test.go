@@ -372,20 +372,42 @@ func TestPoolUnhealthyComesBack(t *testing.T) {
 	}
 }
 
-func TestPoolLoadingWorkerSkipped(t *testing.T) {
-	a, b := newFakeWorker(), newFakeWorker()
-	a.loading.Store(true)
-	opts := fastOptions()
-	opts.HealthInterval = time.Hour // one round, at start
-	p := newPool(t, opts, a.start(t), b.start(t))
-	deadline := time.Now().Add(3 * time.Second)
-	for a.count(worker.PathHealth) == 0 || b.count(worker.PathHealth) == 0 {
+// waitFor polls cond until it holds, and fails the test if it does not
+// within timeout.
+func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatal("no health checks within 3s")
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
 		}
 		time.Sleep(time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond) // let the checker record the outcome
+}
+
+func TestPoolLoadingWorkerSkipped(t *testing.T) {
+	a, b := newFakeWorker(), newFakeWorker()
+	a.loading.Store(true)
+	var rec recorder
+	opts := fastOptions()
+	opts.HealthInterval = time.Hour // one round, at start
+	opts.Observer = rec.observe
+	ua, ub := a.start(t), b.start(t)
+	p := newPool(t, opts, ua, ub)
+	// The pool reports a probe to its observer after it has recorded the
+	// probe's outcome: wait for the first round's two reports.
+	probed := func(url string, failed bool) bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for _, o := range rec.obs {
+			if o.Op == remote.OpHealth && o.Endpoint == url && (o.Err != nil) == failed {
+				return true
+			}
+		}
+		return false
+	}
+	waitFor(t, "the loading worker's failed health probe", func() bool { return probed(ua, true) }, 5*time.Second)
+	waitFor(t, "the ready worker's passed health probe", func() bool { return probed(ub, false) }, 5*time.Second)
 	for range 10 {
 		if _, err := p.Generate(context.Background(), apple); err != nil {
 			t.Fatal(err)

@@ -10,9 +10,13 @@ import (
 	"github.com/twigdata/twig/annotators"
 )
 
-// miniParse is a tiny stand-in for annotators.Parse, so that the painter's
-// and the critic's rules can be tested on controlled sentences whatever
-// state the real parser is in. It reads "[a|an|one..ten] [attributes] noun"
+// miniParse is a small, fixed reader of controlled sentences, so that the
+// painter's and the critic's rules are tested on sentences whose reading
+// does not move with annotators.Parse (it reads scenery sentences such as
+// "The background is plain and softly lit." as naming no object). The
+// simulator with the real parser is tested on real and composed prompts
+// (TestLoopRepaintShare, TestThoughtsFollowRules, TestRevisionsReadBack,
+// TestGenerateWithParser). It reads "[a|an|one..ten] [attributes] noun"
 // phrases (skipping adverbs in -ly and "visible" inside a phrase) and the
 // relation phrases between consecutive ones.
 func miniParse(s string) annotators.Analysis {
@@ -76,18 +80,6 @@ func miniParse(s string) annotators.Analysis {
 		i = j
 	}
 	return a
-}
-
-// parserReady reports whether annotators.Parse reads real prompts yet.
-func parserReady() bool {
-	return len(annotators.Parse("a red apple and a green train").Objects) >= 2
-}
-
-func requireParser(t testing.TB) {
-	t.Helper()
-	if !parserReady() {
-		t.Skip("annotators.Parse finds no object in \"a red apple and a green train\" yet")
-	}
 }
 
 // readPrompts reads every prompt of testdata/prompts, CR stripped.

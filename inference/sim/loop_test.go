@@ -107,16 +107,12 @@ func TestLoopRepaintShare(t *testing.T) {
 	tests := []struct {
 		name  string
 		parse func(string) annotators.Analysis
-		ready func() bool
 	}{
-		{"annotators", annotators.Parse, parserReady},
-		{"mini parser", miniParse, func() bool { return true }},
+		{"annotators", annotators.Parse},
+		{"mini parser", miniParse},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if !tt.ready() {
-				t.Skip("annotators.Parse finds no object in \"a red apple and a green train\" yet")
-			}
 			st := runLoop(t, prompts, tt.parse)
 			share := float64(st.repaints) / float64(st.regions)
 			t.Logf("%d prompts, %d regions: %d repainted (%.1f%%), %d of them pass when critiqued again; %d critiques unparseable after a retry",
@@ -214,7 +210,6 @@ func phantomClasses(tr *schema.Trajectory) []int {
 // (every region's kept attempt accepted) and among all. Run it with
 // go test ./inference/sim -run Phantom -v to see the figures.
 func TestPhantomObjects(t *testing.T) {
-	requireParser(t)
 	prompts := composedPrompts(300)
 	repaints := inference.DefaultConfig()
 	repaints.CritiqueRepaints = true // repaints can be accepted too
@@ -269,7 +264,6 @@ func TestPhantomObjects(t *testing.T) {
 // not only clear passes and clear failures. Run it with
 // go test ./inference/sim -run ScoreSpread -v to see the histogram.
 func TestScoreSpread(t *testing.T) {
-	requireParser(t)
 	prompts := composedPrompts(300)
 	run := runEngine(t, inference.DefaultConfig(), prompts)
 	var bins [10]int

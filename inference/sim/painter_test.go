@@ -269,7 +269,6 @@ func TestDecode(t *testing.T) {
 }
 
 func TestGenerateWithParser(t *testing.T) {
-	requireParser(t)
 	p := NewPainter(PainterConfig{})
 	grid := p.Geometry().Grid()
 	toks := band(t, p, "A green bench sits on the left of two blue bowls.", 1, 3)
@@ -286,7 +285,6 @@ func TestGenerateWithParser(t *testing.T) {
 }
 
 func TestGenerateIgnoresMetaNouns(t *testing.T) {
-	requireParser(t)
 	p := NewPainter(PainterConfig{})
 	grid := p.Geometry().Grid()
 	tests := []struct {

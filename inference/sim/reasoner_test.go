@@ -125,7 +125,6 @@ func covered(o annotators.Object, have []annotators.Object) bool {
 func TestThoughtsFollowRules(t *testing.T) {
 	prompts := readPrompts(t)
 	r := NewReasoner(ReasonerConfig{}) // the real parser, no drift
-	ready := parserReady()
 	for _, K := range []int{3, 1, 2, 4, 8} {
 		uncovered, objects := 0, 0
 		for _, prompt := range prompts {
@@ -146,16 +145,11 @@ func TestThoughtsFollowRules(t *testing.T) {
 				objects++
 				if !covered(o, have) {
 					uncovered++
-					if ready {
-						t.Errorf("K=%d prompt %q: object %+v in no thought %q", K, prompt, o, thoughts)
-					}
+					t.Errorf("K=%d prompt %q: object %+v in no thought %q", K, prompt, o, thoughts)
 				}
 			}
 		}
 		t.Logf("K=%d: %d prompts, %d objects, %d not covered", K, len(prompts), objects, uncovered)
-	}
-	if !ready {
-		t.Skip("annotators.Parse finds no object yet: coverage not checked")
 	}
 }
 
@@ -557,7 +551,6 @@ func TestCritiqueRejects(t *testing.T) {
 // nothing else), names no noun the prompt and the planned sentence do not,
 // and differs from the planned thought it would repaint.
 func TestRevisionsReadBack(t *testing.T) {
-	requireParser(t)
 	prompts := readPrompts(t)
 	for _, c := range annotators.Compose(400, 7) {
 		prompts = append(prompts, c.Text)

@@ -39,7 +39,6 @@ import binascii
 import io
 import json
 import logging
-import math
 import os
 import re
 import time
@@ -49,7 +48,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .common import RequestError
+from .common import RequestError, integer_field, number_field
 
 log = logging.getLogger("twig_janus")
 
@@ -316,26 +315,6 @@ def render(conv: Conversation, eos_token: str, image_system_prompt: str = JANUS_
     return out.strip()
 
 
-def _number(body, name, default, lo=None, hi=None) -> float:
-    v = body.get(name, default)
-    if v is None:
-        v = default
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-        raise RequestError(f"{name} must be a finite number, got {v!r}")
-    if (lo is not None and v < lo) or (hi is not None and v > hi):
-        raise RequestError(f"{name} {v} is outside [{lo},{'inf' if hi is None else hi}]")
-    return float(v)
-
-
-def _integer(body, name, default):
-    v = body.get(name, default)
-    if v is None:
-        v = default
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise RequestError(f"{name} must be an integer, got {v!r}")
-    return v
-
-
 def parse_options(body: dict, *, max_tokens_cap: int = DEFAULT_CHAT_MAX_TOKENS) -> dict:
     """The sampling options of an OpenAI chat request; raises RequestError."""
     if body.get("stream"):
@@ -352,29 +331,29 @@ def parse_options(body: dict, *, max_tokens_cap: int = DEFAULT_CHAT_MAX_TOKENS) 
     if body.get("logprobs"):
         raise RequestError("logprobs are not served")
     for name in ("presence_penalty", "frequency_penalty"):
-        if _number(body, name, 0.0) != 0.0:
+        if number_field(body, name, 0.0) != 0.0:
             raise RequestError(f"{name} is not served (send 0 or leave it out)")
     rf = body.get("response_format")
     if rf is not None and not (isinstance(rf, dict) and rf.get("type") == "text"):
         raise RequestError("response_format is not served (only {\"type\": \"text\"})")
 
     name = "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
-    max_tokens = _integer(body, name, DEFAULT_MAX_TOKENS if max_tokens_cap >= DEFAULT_MAX_TOKENS else max_tokens_cap)
+    max_tokens = integer_field(body, name, DEFAULT_MAX_TOKENS if max_tokens_cap >= DEFAULT_MAX_TOKENS else max_tokens_cap)
     if max_tokens < 1:
         raise RequestError(f"{name} must be at least 1, got {max_tokens}")
     if max_tokens > max_tokens_cap:
         raise RequestError(f"{name} {max_tokens} exceeds this worker's limit of {max_tokens_cap} "
                            "(--chat-max-tokens)")
-    temperature = _number(body, "temperature", 1.0, lo=0.0)
+    temperature = number_field(body, "temperature", 1.0, lo=0.0)
     if temperature <= GREEDY_BELOW:
         temperature = 0.0
-    top_p = _number(body, "top_p", 1.0, lo=0.0, hi=1.0)
-    top_k = _integer(body, "top_k", 0)
+    top_p = number_field(body, "top_p", 1.0, lo=0.0, hi=1.0)
+    top_k = integer_field(body, "top_k", 0)
     if top_k == -1:
         top_k = 0
     if top_k < 0:
         raise RequestError(f"top_k {top_k} must be >= 0 (or -1: off)")
-    seed = _integer(body, "seed", 0)
+    seed = integer_field(body, "seed", 0)
     if not -(1 << 63) <= seed <= _UINT64:
         raise RequestError(f"seed {seed} does not fit in 64 bits")
     stop = body.get("stop")

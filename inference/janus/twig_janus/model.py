@@ -34,7 +34,6 @@ from __future__ import annotations
 import inspect
 import io
 import logging
-import math
 import os
 import re
 import threading
@@ -45,7 +44,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .common import DEFAULT_PROMPT_TEMPLATE, RANDOM_PREFIX, TINY_MODEL, RequestError
+from .common import DEFAULT_PROMPT_TEMPLATE, RANDOM_PREFIX, TINY_MODEL, RequestError, integer_field, number_field
 from .decode import DecodeState, GraphDecoder
 
 _UINT64 = (1 << 64) - 1
@@ -358,24 +357,10 @@ class JanusEngine:
                                f"{self.num_tokens}-token grid")
 
         def number(name, default, lo=None, hi=None):
-            v = body.get(name, default)
-            if v is None:
-                v = default
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise RequestError(f"{name} must be a finite number, got {v!r}")
-            if (lo is not None and v < lo) or (hi is not None and v > hi):
-                raise RequestError(f"{name} {v} is outside [{lo},{'inf' if hi is None else hi}]")
-            return float(v)
+            return number_field(body, name, default, lo, hi)
 
         def integer(name, default, lo=None):
-            v = body.get(name, default)
-            if v is None:
-                v = default
-            if isinstance(v, bool) or not isinstance(v, int):
-                raise RequestError(f"{name} must be an integer, got {v!r}")
-            if lo is not None and v < lo:
-                raise RequestError(f"{name} {v} must be >= {lo}")
-            return v
+            return integer_field(body, name, default, lo)
 
         seed = integer("seed", 0)
         if not -(1 << 63) <= seed <= _UINT64:

@@ -162,14 +162,11 @@ func Subtasks(t *schema.Trajectory, mix SFTMix) []schema.Sample {
 // else ">=", as the loop decides). A critique that did not parse, or an
 // attempt that was not critiqued, is not accepted.
 func accepted(a schema.Attempt) bool {
-	c := a.Critique
-	if !a.Critiqued || c.Parse != schema.ParseOK || c.Score == nil {
+	if !a.Critiqued || a.Critique.Parse != schema.ParseOK {
 		return false
 	}
-	if c.Comparator == ">" {
-		return *c.Score > c.Threshold
-	}
-	return *c.Score >= c.Threshold
+	ok, scored := a.Critique.Accepts()
+	return ok && scored
 }
 
 func chat(user, assistant string) []schema.Message {

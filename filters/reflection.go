@@ -78,7 +78,7 @@ func reflectionProblem(attempts []schema.Attempt, i int) string {
 	}
 	score := *c.Score
 	rule := fmt.Sprintf("%s %d", comparator(c.Comparator), c.Threshold)
-	if accepts(c.Comparator, score, c.Threshold) {
+	if ok, _ := c.Accepts(); ok {
 		if a.Decision != schema.DecisionAccept {
 			return fmt.Sprintf("score %d meets %s but the decision was %s", score, rule, a.Decision)
 		}
@@ -104,14 +104,6 @@ func comparator(c string) string {
 		return ">"
 	}
 	return ">="
-}
-
-// accepts applies a critique's own acceptance rule, as the loop does.
-func accepts(comparator string, score, threshold int32) bool {
-	if comparator == ">" {
-		return score > threshold
-	}
-	return score >= threshold
 }
 
 // regionLabel names region k (0-based in the records) for a reader, who

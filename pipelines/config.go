@@ -1,11 +1,9 @@
 package pipelines
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -201,17 +199,10 @@ func (c Config) Validate() error {
 	if err := c.Engine.Validate(); err != nil {
 		return err
 	}
-	if _, err := vlm.New(noViewer{}, c.VLM); err != nil {
+	if err := c.VLM.Validate(); err != nil {
 		return fmt.Errorf("config vlm: %w", err)
 	}
 	return nil
-}
-
-// noViewer stands in for the VLM while a judge configuration is checked.
-type noViewer struct{}
-
-func (noViewer) View(context.Context, inference.ViewRequest) (inference.Reply, error) {
-	return inference.Reply{}, errors.New("no viewer: configuration check only")
 }
 
 // ReadTemplates reads the prompt templates given as files (think,

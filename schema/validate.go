@@ -126,3 +126,16 @@ func (t *Trajectory) Validate() error {
 	}
 	return nil
 }
+
+// Accepts applies the critique's own recorded rule to its score: whether
+// Score Comparator Threshold holds (">" or, by default, ">="). ok is false
+// when the critique carries no score.
+func (c Critique) Accepts() (accept, ok bool) {
+	if c.Score == nil {
+		return false, false
+	}
+	if c.Comparator == ">" {
+		return *c.Score > c.Threshold, true
+	}
+	return *c.Score >= c.Threshold, true
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/twigdata/twig/internal/testwait"
 	"strings"
 	"sync"
 	"testing"
@@ -27,19 +28,6 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// waitFor polls cond until it holds, and fails the test if it does not
-// within timeout.
-func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestProgress: plain lines when not on a terminal, a bar redrawn in place
 // on one, both with counts, rate and ETA.
 func TestProgress(t *testing.T) {
@@ -53,7 +41,7 @@ func TestProgress(t *testing.T) {
 		var out lockedBuffer
 		stop := startProgress(&out, tty, 20*time.Millisecond)
 		// Two reports, so that a bar is seen redrawn.
-		waitFor(t, "two progress reports", func() bool {
+		testwait.For(t, "two progress reports", func() bool {
 			return strings.Count(out.String(), "50/200 trajectories") >= 2
 		}, 10*time.Second)
 		stop()

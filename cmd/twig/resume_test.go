@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/twigdata/twig/internal/testwait"
 	"io"
 	"io/fs"
 	"maps"
@@ -370,7 +371,7 @@ func TestResumeAfterKill(t *testing.T) {
 				// are done and every answered call is in the cache (one
 				// entry per call), so that the kill loses no answered call.
 				srv.setHold(true)
-				waitFor(t, "every answered call in the cache", func() bool {
+				testwait.For(t, "every answered call in the cache", func() bool {
 					done, serving := srv.answered()
 					return serving == 0 && countFiles(cache, isCacheEntry) >= done
 				}, 30*time.Second)

@@ -87,12 +87,9 @@ func New(v Viewer, cfg Config) (*Judge, error) {
 	if cfg.Template == "" {
 		cfg.Template = DefaultTemplate
 	}
-	tmpl, err := loadTemplate(cfg)
+	tmpl, err := cfg.check()
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Threshold < 0 || cfg.Threshold > 1 {
-		return nil, fmt.Errorf("vlm judge: threshold %g: want a score in [0, 1]", cfg.Threshold)
 	}
 	j := &Judge{viewer: v, tmpl: tmpl, ref: tmpl.Ref, version: Version, threshold: cfg.Threshold, retries: cfg.Retries,
 		temp: cfg.Temperature, maxTokens: cfg.MaxTokens}
@@ -115,6 +112,28 @@ func New(v Viewer, cfg Config) (*Judge, error) {
 		j.maxTokens = DefaultMaxTokens
 	}
 	return j, nil
+}
+
+// Validate checks the configuration as New does, without a viewer: the
+// template parses and names known variables, and the threshold is a score.
+func (c Config) Validate() error {
+	if c.Template == "" {
+		c.Template = DefaultTemplate
+	}
+	_, err := c.check()
+	return err
+}
+
+// check validates c, whose Template is set, and returns its template.
+func (c Config) check() (*inference.Template, error) {
+	tmpl, err := loadTemplate(c)
+	if err != nil {
+		return nil, err
+	}
+	if c.Threshold < 0 || c.Threshold > 1 {
+		return nil, fmt.Errorf("vlm judge: threshold %g: want a score in [0, 1]", c.Threshold)
+	}
+	return tmpl, nil
 }
 
 // loadTemplate parses the configured template: the file's text when

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/twigdata/twig/internal/testwait"
 	"io"
 	"net/http"
 	"reflect"
@@ -372,19 +373,6 @@ func TestPoolUnhealthyComesBack(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds, and fails the test if it does not
-// within timeout.
-func waitFor(t testing.TB, what string, cond func() bool, timeout time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestPoolLoadingWorkerSkipped(t *testing.T) {
 	a, b := newFakeWorker(), newFakeWorker()
 	a.loading.Store(true)
@@ -406,8 +394,8 @@ func TestPoolLoadingWorkerSkipped(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, "the loading worker's failed health probe", func() bool { return probed(ua, true) }, 5*time.Second)
-	waitFor(t, "the ready worker's passed health probe", func() bool { return probed(ub, false) }, 5*time.Second)
+	testwait.For(t, "the loading worker's failed health probe", func() bool { return probed(ua, true) }, 5*time.Second)
+	testwait.For(t, "the ready worker's passed health probe", func() bool { return probed(ub, false) }, 5*time.Second)
 	for range 10 {
 		if _, err := p.Generate(context.Background(), apple); err != nil {
 			t.Fatal(err)

@@ -157,15 +157,7 @@ func (s *suite) checkEncode(t testing.TB, where string, a answer) []int32 {
 		t.Errorf("%s = %s: want tokens, the full grid of %d", where, a, s.grid*s.grid)
 		return nil
 	}
-	out := make([]int32, len(*e.Tokens))
-	for i, id := range *e.Tokens {
-		if id < 0 || id >= int64(s.info.CodebookSize) {
-			t.Errorf("%s: token %d is %d, outside the codebook [0,%d)", where, i, id, s.info.CodebookSize)
-			return nil
-		}
-		out[i] = int32(id)
-	}
-	return out
+	return s.codebookTokens(t, where, *e.Tokens)
 }
 
 // testEncode checks POST /v1/encode. The images are the server's own
@@ -268,4 +260,19 @@ func upscale(t testing.TB, pngBytes []byte, f int) []byte {
 		t.Fatalf("upscale: %v", err)
 	}
 	return buf.Bytes()
+}
+
+// codebookTokens returns ids as tokens, or nil after reporting the first
+// one outside the worker's codebook.
+func (s *suite) codebookTokens(t testing.TB, where string, ids []int64) []int32 {
+	t.Helper()
+	out := make([]int32, len(ids))
+	for i, id := range ids {
+		if id < 0 || id >= int64(s.info.CodebookSize) {
+			t.Errorf("%s: token %d is %d, outside the codebook [0,%d)", where, i, id, s.info.CodebookSize)
+			return nil
+		}
+		out[i] = int32(id)
+	}
+	return out
 }

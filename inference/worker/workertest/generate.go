@@ -66,13 +66,9 @@ func (s *suite) checkGenerate(t testing.TB, where string, req worker.GenerateReq
 		t.Errorf("%s: %d tokens, want n = %d", where, len(*g.Tokens), req.N)
 		return nil
 	}
-	tokens := make([]int32, len(*g.Tokens))
-	for i, id := range *g.Tokens {
-		if id < 0 || id >= int64(s.info.CodebookSize) {
-			t.Errorf("%s: token %d is %d, outside the codebook [0,%d)", where, i, id, s.info.CodebookSize)
-			return nil
-		}
-		tokens[i] = int32(id)
+	tokens := s.codebookTokens(t, where, *g.Tokens)
+	if tokens == nil {
+		return nil
 	}
 	if g.Model == nil || *g.Model != s.modelID {
 		t.Errorf("%s: model %s, want %q (model@revision of %s)", where, ptrString(g.Model), s.modelID, worker.PathInfo)

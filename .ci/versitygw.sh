@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs versitygw, the S3-compatible server the S3 tests start on
-# 127.0.0.1 (exporters/s3test), into $(go env GOPATH)/bin unless it is
+# 127.0.0.1 (internal/s3test), into $(go env GOPATH)/bin unless it is
 # already there, and prints its path. From scratch the install downloads
 # and builds versitygw in about a minute; afterwards this script is instant.
 set -euo pipefail

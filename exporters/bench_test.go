@@ -14,7 +14,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/blob/memblob"
 
-	"github.com/twigdata/twig/exporters/s3test"
+	"github.com/twigdata/twig/internal/s3test"
 	"github.com/twigdata/twig/schema"
 )
 

@@ -16,7 +16,7 @@ import (
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/s3blob" // s3:// buckets on the test S3 server
 
-	"github.com/twigdata/twig/exporters/s3test"
+	"github.com/twigdata/twig/internal/s3test"
 	"github.com/twigdata/twig/schema"
 )
 

@@ -272,6 +272,30 @@ func (c Config) Hash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Shown returns the configuration as the manifest records it: every
+// location redacted (no user information, no query values but storage
+// settings), so that the manifest can be shared.
+func (c Config) Shown() json.RawMessage {
+	shown := c
+	shown.Output = redact.URL(c.Output)
+	shown.Backends.Cache = redact.URL(c.Backends.Cache)
+	for _, r := range TeacherRoles {
+		t := r.Of(&shown.Backends)
+		if t.BaseURL != "" {
+			t.BaseURL = redact.URL(t.BaseURL)
+		}
+	}
+	shown.Backends.Generator = nil
+	for _, g := range c.Backends.Generator {
+		shown.Backends.Generator = append(shown.Backends.Generator, redact.URL(g))
+	}
+	raw, err := json.Marshal(shown)
+	if err != nil {
+		panic(fmt.Sprintf("config: %v", err)) // plain data always marshals
+	}
+	return raw
+}
+
 // DigestFiles returns the hex SHA-256 over the names and contents of files.
 func DigestFiles(files []string) (string, error) {
 	h := sha256.New()

@@ -305,24 +305,10 @@ type commitFn struct {
 }
 
 func newCommitFn(cfg Config) *commitFn {
-	shown := cfg
-	shown.Output = redact.URL(cfg.Output)
-	shown.Backends.Cache = redact.URL(cfg.Backends.Cache)
-	for _, r := range TeacherRoles {
-		t := r.Of(&shown.Backends)
-		if t.BaseURL != "" {
-			t.BaseURL = redact.URL(t.BaseURL)
-		}
-	}
-	shown.Backends.Generator = nil
-	for _, g := range cfg.Backends.Generator {
-		shown.Backends.Generator = append(shown.Backends.Generator, redact.URL(g))
-	}
-	raw, _ := json.Marshal(shown)
 	return &commitFn{
 		Output: cfg.Output, Prefix: VersionPrefix(cfg), Staging: StagingPrefix(cfg),
 		Dataset: cfg.Dataset, Version: cfg.Version, Created: cfg.Created, Code: cfg.CodeVersion,
-		Config: raw, ConfigHash: cfg.Hash(),
+		Config: cfg.Shown(), ConfigHash: cfg.Hash(),
 	}
 }
 

@@ -49,9 +49,9 @@ import (
 	_ "gocloud.dev/blob/s3blob"
 
 	"github.com/twigdata/twig/exporters"
-	"github.com/twigdata/twig/exporters/s3test"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/internal/s3test"
 	"github.com/twigdata/twig/schema"
 )
 

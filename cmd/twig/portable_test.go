@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twigdata/twig/exporters/s3test"
+	"github.com/twigdata/twig/internal/s3test"
 )
 
 // startJobService starts Apache Beam's Python local job service (a

@@ -17,7 +17,7 @@ import (
 	"gocloud.dev/blob"
 
 	"github.com/twigdata/twig/exporters"
-	"github.com/twigdata/twig/exporters/s3test"
+	"github.com/twigdata/twig/internal/s3test"
 )
 
 // TestRunVerifyS3 runs the command end to end with --out s3://bucket/prefix

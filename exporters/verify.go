@@ -95,8 +95,6 @@ func (r *Report) add(path string, kind ProblemKind, format string, args ...any) 
 // summed up in one more problem.
 const maxRowProblems = 10
 
-// verifyBatchRows is the number of rows Verify decodes at a time.
-const verifyBatchRows = 16
 
 // Verify re-reads the version at prefix and reports every problem it
 // finds, not only the first: the manifest exists and parses; the card
@@ -339,24 +337,15 @@ func sha256Of(ctx context.Context, bucket *blob.Bucket, key string) (string, err
 // (a struct of some of its columns), and only those columns are read. It
 // returns the number of rows read. f must not keep row.
 func ScanShard[T any](ctx context.Context, bucket *blob.Bucket, prefix, path string, f func(i int64, row *T)) (int64, error) {
-	r, err := OpenShard[T](ctx, bucket, prefix, path)
-	if err != nil {
-		return 0, err
-	}
-	defer r.Close()
-	buf := make([]T, verifyBatchRows)
+	it := NewRows[T](ctx, bucket, prefix, []ShardInfo{{Path: path}})
+	defer it.Close()
 	var n int64
 	for {
-		m, err := r.Read(buf)
-		for i := range buf[:m] {
-			f(n, &buf[i])
-			n++
-		}
-		if err == io.EOF {
-			return n, nil
-		}
-		if err != nil {
+		row, err := it.Next()
+		if err != nil || row == nil {
 			return n, err
 		}
+		f(it.Index(), row)
+		n++
 	}
 }

@@ -95,7 +95,6 @@ func (r *Report) add(path string, kind ProblemKind, format string, args ...any) 
 // summed up in one more problem.
 const maxRowProblems = 10
 
-
 // Verify re-reads the version at prefix and reports every problem it
 // finds, not only the first: the manifest exists and parses; the card
 // exists; every listed shard follows the naming convention, exists, and

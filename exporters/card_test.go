@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twigdata/twig/internal/golden"
+
 	"gocloud.dev/blob/memblob"
 )
 
@@ -24,10 +26,10 @@ func TestCardGolden(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, filepath.Join("testdata", "card.golden.md"), b)
+		golden.Check(t, filepath.Join("testdata", "card.golden.md"), b)
 	})
 	t.Run("teacher-image with sft", func(t *testing.T) {
-		golden(t, filepath.Join("testdata", "card.sft.golden.md"), Card(sftManifest()))
+		golden.Check(t, filepath.Join("testdata", "card.sft.golden.md"), Card(sftManifest()))
 	})
 }
 

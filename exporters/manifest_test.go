@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/twigdata/twig/internal/golden"
+
 	"gocloud.dev/blob/memblob"
 
 	"github.com/twigdata/twig/schema"
@@ -43,7 +45,7 @@ func TestManifestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, filepath.Join("testdata", "manifest.golden.json"), b)
+	golden.Check(t, filepath.Join("testdata", "manifest.golden.json"), b)
 }
 
 func TestManifestRoundTrip(t *testing.T) {

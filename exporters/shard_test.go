@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/twigdata/twig/internal/golden"
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -19,8 +19,6 @@ import (
 
 	"github.com/twigdata/twig/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // sameRows reports whether a and b are deeply equal, taking a nil slice to
 // equal an empty one (a required Parquet list does not tell them apart)
@@ -333,7 +331,7 @@ func TestShardSchemaGolden(t *testing.T) {
 		for _, kv := range f.Metadata().KeyValueMetadata {
 			fmt.Fprintf(&b, "metadata %s: %s\n", kv.Key, kv.Value)
 		}
-		golden(t, filepath.Join("testdata", name+".schema.golden"), []byte(b.String()))
+		golden.Check(t, filepath.Join("testdata", name+".schema.golden"), []byte(b.String()))
 	}
 }
 
@@ -373,24 +371,6 @@ func isLogical[T any](lt *format.LogicalType) bool {
 	}
 	_, ok := lt.Value.(T)
 	return ok
-}
-
-// golden compares got with the file at path, or rewrites the file with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./exporters -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output; run go test ./exporters -update and review the diff.\ngot:\n%s", path, got)
-	}
 }
 
 // testBuckets open an empty bucket of each driver the tests run against.

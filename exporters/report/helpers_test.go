@@ -4,14 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
 	"image/png"
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gocloud.dev/blob"
@@ -20,8 +17,6 @@ import (
 	"github.com/twigdata/twig/exporters/report"
 	"github.com/twigdata/twig/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // testTrajectory returns the n'th trajectory of a small test version: two
 // regions over a 32px image, the first repainted once (two attempts), two
@@ -202,25 +197,4 @@ func readAll(t *testing.T, b *blob.Bucket) map[string][]byte {
 		out[obj.Key] = data
 	}
 	return out
-}
-
-// golden compares got with the file at path, or rewrites the file with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./exporters/report -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output (%d bytes, want %d); rerun with -update and review the diff", path, len(got), len(want))
-	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twigdata/twig/internal/golden"
+
 	"gocloud.dev/blob/memblob"
 	"golang.org/x/net/html"
 
@@ -45,7 +47,7 @@ func writeReport(t *testing.T, prefix string, in report.Input, opt report.Option
 // diff (open the file in a browser).
 func TestIndexGolden(t *testing.T) {
 	objs, _ := writeReport(t, "", newTestVersion().input(), report.Options{})
-	golden(t, filepath.Join("testdata", "index.golden.html"), objs[report.IndexFile])
+	golden.Check(t, filepath.Join("testdata", "index.golden.html"), objs[report.IndexFile])
 }
 
 func TestLayout(t *testing.T) {

@@ -2,21 +2,19 @@ package teacher
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/twigdata/twig/internal/golden"
+
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/schema"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // goldenPrompt is the prompt of the rendered-request golden files.
 const goldenPrompt = "a red apple and a green book on a wooden table"
@@ -112,18 +110,7 @@ func TestRenderedRequestsGolden(t *testing.T) {
 			hits, draws, _ := runRecorded(t, route, nil)
 			got := describe(hits, draws)
 			file := filepath.Join("testdata", "requests-"+route+".golden")
-			if *update {
-				if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("rendered requests differ from %s (run with -update and review the diff):\n%s", file, got)
-			}
+			golden.Check(t, file, []byte(got))
 		})
 	}
 }

@@ -2,14 +2,13 @@ package seeds
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/seeds")
+	"github.com/twigdata/twig/internal/golden"
+)
 
 // TestGolden reads the hand-written broken fixtures and compares what the
 // reader makes of them with the golden files next to them. Regenerate with
@@ -42,19 +41,7 @@ func TestGolden(t *testing.T) {
 				fmt.Fprintf(&b, "%d ok category=%q id=%q normalized=%q prompt=%q raw=%q\n",
 					l.Source.Line, l.Category, l.ID, l.Normalized, l.Prompt, l.Raw)
 			}
-			golden := path + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got := b.Bytes(); !bytes.Equal(got, want) {
-				t.Errorf("got:\n%s\nwant (%s):\n%s", got, golden, want)
-			}
+			golden.Check(t, path+".golden", b.Bytes())
 		})
 	}
 }

@@ -44,7 +44,7 @@ func NewCanvas() *Canvas { return &Canvas{Placeholder: 0, MinStdDev: 2} }
 var _ Judge = (*Canvas)(nil)
 
 // Name returns "canvas_sanity".
-func (*Canvas) Name() string { return "canvas_sanity" }
+func (*Canvas) Name() string { return JudgeCanvas }
 
 // Version returns the judge's version.
 func (*Canvas) Version() string { return "1" }

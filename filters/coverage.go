@@ -24,7 +24,7 @@ func NewCoverage() *Coverage { return &Coverage{} }
 
 var _ Judge = (*Coverage)(nil)
 
-func (*Coverage) Name() string    { return "coverage" }
+func (*Coverage) Name() string    { return JudgeCoverage }
 func (*Coverage) Version() string { return "1" }
 
 // Judge implements Judge.

@@ -29,7 +29,9 @@
 //     policy.
 //
 // Judges that compare trajectories with each other (near-duplicate prompts
-// and images) live in package [github.com/twigdata/twig/filters/dedup].
+// and images) live in package [github.com/twigdata/twig/filters/dedup],
+// the model judge in [github.com/twigdata/twig/filters/vlm]. Every judge's
+// name is a Judge* constant here; [TrajectoryJudges] and [Names] list them.
 //
 // # Policy
 //
@@ -47,8 +49,45 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twigdata/twig/filters/dedup"
+	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/schema"
 )
+
+// Judge names: what each judge records as schema.JudgeResult.Name, and
+// what policies and verdict reasons call it.
+const (
+	JudgeThoughtFormat = "thought_format"
+	JudgeCoverage      = "coverage"
+	JudgeReflection    = "reflection_consistency"
+	JudgeCanvas        = "canvas_sanity"
+	JudgeImprovement   = "improvement"
+	// JudgeVLM is the model judge of package filters/vlm.
+	JudgeVLM = vlm.Name
+	// JudgeDedupPrompt and JudgeDedupImage are the near-duplicate judges
+	// of package filters/dedup.
+	JudgeDedupPrompt = dedup.PromptJudge
+	JudgeDedupImage  = dedup.ImageJudge
+)
+
+// Overall is the name a verdict reason gives the policy's minimum overall
+// score when the score is below it ("overall: score 0.40 < 0.50"). It is
+// no judge.
+const Overall = "overall"
+
+// TrajectoryJudges returns the names of the judges that look at one
+// trajectory at a time, in the order a run applies them: the rule judges
+// of this package, then the vlm judge.
+func TrajectoryJudges() []string {
+	return []string{JudgeThoughtFormat, JudgeCoverage, JudgeReflection, JudgeCanvas, JudgeImprovement, JudgeVLM}
+}
+
+// Names returns the name of every judge a run has: the trajectory judges,
+// then the two dedup judges, which look at the whole version. It is what
+// [Policy.Validate] takes for a run with every judge configured.
+func Names() []string {
+	return append(TrajectoryJudges(), JudgeDedupPrompt, JudgeDedupImage)
+}
 
 // Judge scores one trajectory.
 type Judge interface {
@@ -62,8 +101,26 @@ type Judge interface {
 	Judge(ctx context.Context, t *schema.Trajectory) (schema.JudgeResult, error)
 }
 
+// JudgeError is a judge that could not judge a trajectory (not a
+// trajectory that failed a judge: that is a result).
+type JudgeError struct {
+	// Judge is the judge's name, ID the trajectory's.
+	Judge, ID string
+	// Err is what the judge returned.
+	Err error
+}
+
+// Error names the judge and the trajectory.
+func (e *JudgeError) Error() string {
+	return fmt.Sprintf("judge %s on %s: %v", e.Judge, e.ID, e.Err)
+}
+
+// Unwrap returns the judge's error.
+func (e *JudgeError) Unwrap() error { return e.Err }
+
 // Apply runs every judge on t, records their results in t.Judges with each
-// judge's Name and Version, and sets t.Verdict under the policy. A result
+// judge's Name and Version, and sets t.Verdict under the policy. A judge
+// that returns an error stops it with a [*JudgeError]. A result
 // already in t.Judges from a judge that is not run here (one recorded by an
 // earlier stage, such as a model judge or dedup) is kept; an earlier result
 // of a judge that is run again is replaced.
@@ -82,7 +139,7 @@ func Apply(ctx context.Context, judges []Judge, p Policy, t *schema.Trajectory) 
 	for _, j := range judges {
 		r, err := j.Judge(ctx, t)
 		if err != nil {
-			return fmt.Errorf("judge %s on %s: %w", j.Name(), t.ID, err)
+			return &JudgeError{Judge: j.Name(), ID: t.ID, Err: err}
 		}
 		r.Name, r.Version = j.Name(), j.Version()
 		t.Judges = append(t.Judges, r)
@@ -96,15 +153,6 @@ func Apply(ctx context.Context, judges []Judge, p Policy, t *schema.Trajectory) 
 // provenance next to the loop's own templates.
 type Prompted interface {
 	Template() schema.TemplateRef
-}
-
-// Names returns the names of judges, in order: what [Policy.Validate] takes.
-func Names(judges []Judge) []string {
-	out := make([]string, len(judges))
-	for i, j := range judges {
-		out[i] = j.Name()
-	}
-	return out
 }
 
 // Thoughts returns the thoughts a trajectory conditioned its image on: for

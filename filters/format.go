@@ -24,7 +24,7 @@ func NewThoughtFormat() *ThoughtFormat { return &ThoughtFormat{MinWords: 3, MaxW
 
 var _ Judge = (*ThoughtFormat)(nil)
 
-func (*ThoughtFormat) Name() string    { return "thought_format" }
+func (*ThoughtFormat) Name() string    { return JudgeThoughtFormat }
 func (*ThoughtFormat) Version() string { return "1" }
 
 var (

@@ -23,7 +23,7 @@ func NewImprovement() *Improvement { return &Improvement{} }
 var _ Judge = (*Improvement)(nil)
 
 // Name returns "improvement".
-func (*Improvement) Name() string { return "improvement" }
+func (*Improvement) Name() string { return JudgeImprovement }
 
 // Version returns the judge's version.
 func (*Improvement) Version() string { return "1" }

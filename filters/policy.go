@@ -45,15 +45,6 @@ type Policy struct {
 	MinOverall *float64 `json:"min_overall,omitempty"`
 }
 
-// Judge names the default policy configures that are not rule judges of
-// this package: the model judge and the two dedup judges (package
-// filters/dedup).
-const (
-	JudgeVLM         = "vlm"
-	JudgeDedupPrompt = "dedup_prompt"
-	JudgeDedupImage  = "dedup_image"
-)
-
 // DefaultPolicy returns the built-in policy "default@1". It requires
 // thought_format, coverage, reflection_consistency, canvas_sanity, vlm
 // (pass iff its score >= 0.6), dedup_prompt and dedup_image, and records
@@ -65,14 +56,14 @@ func DefaultPolicy() Policy {
 		Name:    "default",
 		Version: "1",
 		Judges: map[string]Rule{
-			"thought_format":         {Required: true, Weight: 1},
-			"coverage":               {Required: true, Weight: 1},
-			"reflection_consistency": {Required: true, Weight: 1},
-			"canvas_sanity":          {Required: true, Weight: 1},
-			JudgeVLM:                 {Required: true, Threshold: ptr(0.6), Weight: 2},
-			JudgeDedupPrompt:         {Required: true},
-			JudgeDedupImage:          {Required: true},
-			"improvement":            {},
+			JudgeThoughtFormat: {Required: true, Weight: 1},
+			JudgeCoverage:      {Required: true, Weight: 1},
+			JudgeReflection:    {Required: true, Weight: 1},
+			JudgeCanvas:        {Required: true, Weight: 1},
+			JudgeVLM:           {Required: true, Threshold: ptr(0.6), Weight: 2},
+			JudgeDedupPrompt:   {Required: true},
+			JudgeDedupImage:    {Required: true},
+			JudgeImprovement:   {},
 		},
 	}
 }
@@ -187,7 +178,7 @@ func (p Policy) Decide(results []schema.JudgeResult) schema.Verdict {
 		i := lastIndex(results, name)
 		if i < 0 {
 			if rule.Required {
-				v.Reasons = append(v.Reasons, name+": no result")
+				v.Reasons = append(v.Reasons, schema.FormatReason(name, "no result"))
 			}
 			continue
 		}
@@ -205,20 +196,20 @@ func (p Policy) Decide(results []schema.JudgeResult) schema.Verdict {
 		}
 		switch {
 		case rule.Threshold != nil && !(r.Score >= *rule.Threshold):
-			why := fmt.Sprintf("%s: score %s", name, below(r.Score, *rule.Threshold))
+			why := "score " + below(r.Score, *rule.Threshold)
 			if r.Reason != "" {
 				why += " (" + r.Reason + ")"
 			}
-			v.Reasons = append(v.Reasons, why)
+			v.Reasons = append(v.Reasons, schema.FormatReason(name, why))
 		case rule.Threshold == nil && !r.Pass:
-			v.Reasons = append(v.Reasons, name+": "+r.Reason)
+			v.Reasons = append(v.Reasons, schema.FormatReason(name, r.Reason))
 		}
 	}
 	if weights > 0 {
 		v.Score = sum / weights
 	}
 	if p.MinOverall != nil && v.Score < *p.MinOverall {
-		v.Reasons = append(v.Reasons, "overall: score "+below(v.Score, *p.MinOverall))
+		v.Reasons = append(v.Reasons, schema.FormatReason(Overall, "score "+below(v.Score, *p.MinOverall)))
 	}
 	if len(v.Reasons) > 0 {
 		v.Status = schema.StatusRejected

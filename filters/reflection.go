@@ -33,7 +33,7 @@ func NewReflection() *Reflection { return &Reflection{} }
 var _ Judge = (*Reflection)(nil)
 
 // Name returns "reflection_consistency".
-func (*Reflection) Name() string { return "reflection_consistency" }
+func (*Reflection) Name() string { return JudgeReflection }
 
 // Version returns the judge's version.
 func (*Reflection) Version() string { return "1" }

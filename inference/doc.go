@@ -5,10 +5,16 @@
 //
 // # Backends
 //
-// The loop talks to two small interfaces defined here, [Painter] (generate
-// tokens, decode tokens to a PNG) and [Reasoner] (think, critique). The CPU
-// simulator in inference/sim implements both; real GPU workers and teacher
-// LLMs drop in behind the same interfaces.
+// Five small interfaces defined here stand for the models. Every route's
+// loop talks to [Painter] (generate tokens, decode tokens to a PNG) and
+// [Reasoner] (think, critique); the teacher-image route adds [Drawer]
+// (draw an image from captions) and [Encoder] (tokenise an image); and
+// [Viewer] (answer an instruction about an image) is the model of the VLM
+// judge (package filters/vlm). The CPU simulator in inference/sim
+// implements all five; GPU workers (inference/remote) paint, decode and
+// encode, and teacher models (inference/teacher) think, critique, draw and
+// view, behind the same interfaces. Package inference/backends composes
+// them from a run's configuration.
 //
 // # Reference behaviour
 //

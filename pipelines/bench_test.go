@@ -46,7 +46,7 @@ func BenchmarkPipeline(b *testing.B) {
 		lines = append(lines, seeds.Line{Source: schema.Source{URI: BuiltinURI(cfg.Seed), Line: int64(i + 1)},
 			Prompt: c.Text, Normalized: seeds.Normalize(c.Text), Category: c.Category})
 	}
-	seedList, _ := PlanSeeds(lines, cfg.Dataset, cfg.Split, 0, 1, cfg.Seed)
+	seedList, _ := seeds.Plan(lines, seeds.PlanConfig{Dataset: cfg.Dataset, Split: cfg.Split, Samples: 1, Seed: cfg.Seed})
 	set, err := openBackends(ctx, "bench", cfg.Engine, cfg.Sim, Backends{})
 	if err != nil {
 		b.Fatal(err)

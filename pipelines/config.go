@@ -5,17 +5,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"regexp"
 	"runtime"
-	"time"
 
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/backends"
+	"github.com/twigdata/twig/internal/configerr"
 	"github.com/twigdata/twig/internal/redact"
 )
 
@@ -52,9 +52,9 @@ type Config struct {
 	// Engine holds the loop's knobs.
 	Engine inference.Config `json:"engine"`
 	// Sim configures the simulator backends.
-	Sim SimConfig `json:"sim"`
+	Sim backends.SimConfig `json:"sim"`
 	// Backends chooses real models and the call cache.
-	Backends Backends `json:"backends"`
+	Backends backends.Backends `json:"backends"`
 	// ThoughtFormat configures the thought-format judge; Policy the verdicts.
 	ThoughtFormat filters.ThoughtFormat `json:"thought_format"`
 	// Canvas, VLM and Dedup configure the canvas_sanity, vlm and dedup
@@ -84,13 +84,6 @@ type Config struct {
 	Created     string `json:"created"`
 }
 
-// SimConfig configures the simulated painter and reasoner.
-type SimConfig struct {
-	MistakeRate   float64 `json:"mistake_rate"`
-	MalformedRate float64 `json:"malformed_rate"`
-	DriftRate     float64 `json:"drift_rate"`
-}
-
 // DefaultConfig returns a configuration that runs anywhere: 200 built-in
 // prompts, one sample each, the reference loop and the simulator.
 func DefaultConfig() Config {
@@ -98,7 +91,7 @@ func DefaultConfig() Config {
 		Dataset: "twig-sim", Version: "v1", Split: "train",
 		Builtin: 200, SamplesPerPrompt: 1, Seed: 1, MaxPromptBytes: 2000,
 		Engine:        inference.DefaultConfig(),
-		Sim:           SimConfig{MistakeRate: 0.2, MalformedRate: 0.05, DriftRate: 0.05},
+		Sim:           backends.SimConfig{MistakeRate: 0.2, MalformedRate: 0.05, DriftRate: 0.05},
 		ThoughtFormat: *filters.NewThoughtFormat(),
 		Canvas:        *filters.NewCanvas(),
 		Dedup:         dedup.DefaultOptions(),
@@ -108,87 +101,47 @@ func DefaultConfig() Config {
 	}
 }
 
+// DefaultRealDataset is the dataset name a run takes when it uses a real
+// model and names no dataset: DefaultConfig's "twig-sim" is for runs whose
+// every model is the simulator (Backends.Simulated).
+const DefaultRealDataset = "twig"
+
 var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-// Validate checks the configuration before any model is called.
+// Validate checks the configuration before any model is called. A
+// refused field is a *configerr.FieldError naming it; the engine's, the
+// SFT mix's, the policy's and the vlm judge's errors come from their
+// own packages.
 func (c Config) Validate() error {
 	switch {
 	case !nameRe.MatchString(c.Dataset) || c.Dataset == "." || c.Dataset == "..":
-		return fmt.Errorf("config dataset: %q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Dataset)
+		return configerr.New("dataset", c.Dataset, "%q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Dataset)
 	case !nameRe.MatchString(c.Version):
-		return fmt.Errorf("config version: %q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Version)
+		return configerr.New("version", c.Version, "%q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Version)
 	case !nameRe.MatchString(c.Split):
-		return fmt.Errorf("config split: %q is not a valid split name", c.Split)
+		return configerr.New("split", c.Split, "%q is not a valid split name", c.Split)
 	case c.Output == "":
-		return fmt.Errorf("config output: no output location")
+		return configerr.New("output", c.Output, "no output location")
 	case len(c.Prompts) == 0 && c.Builtin <= 0:
-		return fmt.Errorf("config prompts: no prompt files and no built-in prompts (builtin = %d)", c.Builtin)
+		return configerr.New("prompts", nil, "no prompt files and no built-in prompts (builtin = %d)", c.Builtin)
 	case c.Limit < 0:
-		return fmt.Errorf("config limit: %d must not be negative", c.Limit)
+		return configerr.New("limit", c.Limit, "%d must not be negative", c.Limit)
 	case c.SamplesPerPrompt <= 0:
-		return fmt.Errorf("config samples_per_prompt: %d must be positive", c.SamplesPerPrompt)
+		return configerr.New("samples_per_prompt", c.SamplesPerPrompt, "%d must be positive", c.SamplesPerPrompt)
 	case c.MaxPromptBytes <= 0:
-		return fmt.Errorf("config max_prompt_bytes: %d must be positive", c.MaxPromptBytes)
+		return configerr.New("max_prompt_bytes", c.MaxPromptBytes, "%d must be positive", c.MaxPromptBytes)
 	case c.ShardBytes <= 0:
-		return fmt.Errorf("config shard_bytes: %d must be positive", c.ShardBytes)
+		return configerr.New("shard_bytes", c.ShardBytes, "%d must be positive", c.ShardBytes)
 	case c.Concurrency < 0:
-		return fmt.Errorf("config concurrency: %d must not be negative (0 chooses)", c.Concurrency)
+		return configerr.New("concurrency", c.Concurrency, "%d must not be negative (0 chooses)", c.Concurrency)
 	case c.ThoughtFormat.MinWords < 0 || c.ThoughtFormat.MaxWords < c.ThoughtFormat.MinWords:
-		return fmt.Errorf("config thought_format: word bounds %d..%d are impossible", c.ThoughtFormat.MinWords, c.ThoughtFormat.MaxWords)
+		return configerr.New("thought_format", nil, "word bounds %d..%d are impossible", c.ThoughtFormat.MinWords, c.ThoughtFormat.MaxWords)
 	}
-	for _, r := range []struct {
-		name string
-		v    float64
-	}{{"mistake_rate", c.Sim.MistakeRate}, {"malformed_rate", c.Sim.MalformedRate}, {"drift_rate", c.Sim.DriftRate}} {
-		if r.v < 0 || r.v > 1 {
-			return fmt.Errorf("config sim.%s: %g must be in [0,1]", r.name, r.v)
-		}
-	}
-	for _, r := range TeacherRoles {
-		t := struct {
-			role string
-			t    Teacher
-		}{r.Field, *r.Of(&c.Backends)}
-		if err := checkTimeout("backends."+t.role+".timeout", t.t.Timeout, r.DefaultTimeout); err != nil {
-			return err
-		}
-		if err := checkRetries("backends."+t.role+".retries", t.t.Retries); err != nil {
-			return err
-		}
-		if t.t.BaseURL == "" {
-			continue
-		}
-		u, err := url.Parse(t.t.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("config backends.%s.base_url: %q is not an http(s) URL", t.role, redact.URL(t.t.BaseURL))
-		}
-		if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-			// A key in the URL would travel in the job graph and in error
-			// messages; keys belong in the environment (key_env).
-			return fmt.Errorf("config backends.%s.base_url: %s must not carry credentials, a query or a fragment: put the API key in the environment (%s)",
-				t.role, redact.URL(t.t.BaseURL), r.KeyHint(t.t))
-		}
-		if t.t.Model == "" {
-			return fmt.Errorf("config backends.%s.model: a model name is required with base_url %s", t.role, redact.URL(t.t.BaseURL))
-		}
-		if t.t.MaxTokens < 0 || t.t.MaxDollars < 0 {
-			return fmt.Errorf("config backends.%s: negative spending cap", t.role)
-		}
-	}
-	if err := checkTimeout("backends.generator_timeout", c.Backends.GeneratorTimeout, "2m"); err != nil {
+	if err := c.Sim.Validate(); err != nil {
 		return err
 	}
-	if err := checkRetries("backends.generator_retries", c.Backends.GeneratorRetries); err != nil {
+	if err := c.Backends.Validate(c.Engine.Route); err != nil {
 		return err
-	}
-	for i, g := range c.Backends.Generator {
-		u, err := url.Parse(g)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" {
-			return fmt.Errorf("config backends.generator[%d]: %s must be a plain http(s) URL without credentials or query", i, redact.URL(g))
-		}
-	}
-	if c.Engine.Route == "teacher-image" && c.Backends.Drawer.BaseURL == "" && len(c.Backends.Generator) > 0 {
-		return fmt.Errorf("config backends.drawer: the teacher-image route with GPU workers needs an image model (--drawer): the simulated drawer only draws for the simulated painter")
 	}
 	if err := c.SFT.Validate(); err != nil {
 		return fmt.Errorf("config %w", err)
@@ -218,52 +171,13 @@ func (c *Config) ReadTemplates() error {
 	return c.VLM.ReadTemplateFile()
 }
 
-// Bounds of the timeouts and retries of the GPU workers and the teachers.
-const (
-	// MinTimeout rejects a timeout that no model call meets, such as a
-	// bare number of seconds read as nanoseconds.
-	MinTimeout = 100 * time.Millisecond
-	MaxTimeout = time.Hour
-	MaxRetries = 100
-)
-
-// checkTimeout rejects a negative or absurd timeout; zero is the default def.
-func checkTimeout(field string, d Duration, def string) error {
-	switch {
-	case d < 0:
-		return fmt.Errorf("config %s: %s must not be negative (0: the default, %s)", field, d, def)
-	case d > 0 && time.Duration(d) < MinTimeout:
-		return fmt.Errorf("config %s: %s is too short: at least %s (0: the default, %s); %s", field, d, MinTimeout, def, durationHint)
-	case time.Duration(d) > MaxTimeout:
-		return fmt.Errorf("config %s: %s is too long: at most %s (0: the default, %s)", field, d, MaxTimeout, def)
-	}
-	return nil
-}
-
-// checkRetries rejects a negative or absurd number of retries; zero is
-// the default.
-func checkRetries(field string, n int) error {
-	switch {
-	case n < 0:
-		return fmt.Errorf("config %s: %d must not be negative (0: the default, 5)", field, n)
-	case n > MaxRetries:
-		return fmt.Errorf("config %s: %d is too many: at most %d (0: the default, 5)", field, n, MaxRetries)
-	}
-	return nil
-}
-
 // Hash returns the hex SHA-256 of the configuration's canonical JSON,
 // leaving out what does not change the data: the output location, the
 // version name, the code version, the start time, the concurrency, the
 // call cache's location, and the timeouts and retries of the models.
 func (c Config) Hash() string {
 	c.Output, c.Version, c.CodeVersion, c.Created, c.Concurrency = "", "", "", "", 0
-	c.Backends.Cache = ""
-	c.Backends.GeneratorTimeout, c.Backends.GeneratorRetries = 0, 0
-	for _, r := range TeacherRoles {
-		t := r.Of(&c.Backends)
-		t.Timeout, t.Retries = 0, 0
-	}
+	c.Backends = c.Backends.ForHash()
 	b, err := json.Marshal(c)
 	if err != nil {
 		panic(fmt.Sprintf("config hash: %v", err)) // plain data always marshals
@@ -278,17 +192,7 @@ func (c Config) Hash() string {
 func (c Config) Shown() json.RawMessage {
 	shown := c
 	shown.Output = redact.URL(c.Output)
-	shown.Backends.Cache = redact.URL(c.Backends.Cache)
-	for _, r := range TeacherRoles {
-		t := r.Of(&shown.Backends)
-		if t.BaseURL != "" {
-			t.BaseURL = redact.URL(t.BaseURL)
-		}
-	}
-	shown.Backends.Generator = nil
-	for _, g := range c.Backends.Generator {
-		shown.Backends.Generator = append(shown.Backends.Generator, redact.URL(g))
-	}
+	shown.Backends = c.Backends.Redacted()
 	raw, err := json.Marshal(shown)
 	if err != nil {
 		panic(fmt.Sprintf("config: %v", err)) // plain data always marshals
@@ -343,8 +247,7 @@ func (c Config) InFlight() int {
 	if c.Concurrency > 0 {
 		return c.Concurrency
 	}
-	b := c.Backends
-	if len(b.Generator) > 0 || b.Thinker.BaseURL != "" || b.Critic.BaseURL != "" || b.Drawer.BaseURL != "" || b.Judge.BaseURL != "" {
+	if c.Backends.Remote() {
 		return RemoteConcurrency
 	}
 	return 4 * runtime.GOMAXPROCS(0)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/twigdata/twig/internal/redact"
 	"io"
 	"path"
 	"slices"
@@ -18,8 +17,10 @@ import (
 	"gocloud.dev/gcerrors"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/version"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference/teacher"
+	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -64,16 +65,9 @@ type commitPart struct {
 	Templates    []schema.TemplateRef `json:"templates,omitempty"`
 }
 
-// shardTask asks for one shard to be written from staged trajectories.
-type shardTask struct {
-	Config string    `json:"config"`
-	Path   string    `json:"path"`
-	Rows   []summary `json:"rows"`
-	// SFTPath, for accepted trajectories, is the sft shard of their subtasks.
-	SFTPath string `json:"sft_path,omitempty"`
-	// TarPath, when WebDataset shards are on, is their WebDataset shard.
-	TarPath string `json:"tar_path,omitempty"`
-}
+// shardTask asks for one planned shard to be written from staged
+// trajectories.
+type shardTask = version.Task
 
 // Export decides every trajectory's verdict from its summary and the
 // Judge stage's near-duplicates, writes the accepted and rejected
@@ -86,7 +80,7 @@ func Export(s beam.Scope, cfg Config, sums, dups, failed, parts beam.PCollection
 	prefix := VersionPrefix(cfg)
 	rows := beam.ParDo(s, &decideFn{bucketFn: bucketFn{Output: cfg.Output}, Staging: StagingPrefix(cfg), Policy: cfg.Policy},
 		sums, beam.SideInput{Input: dups})
-	tasks := beam.ParDo(s, &planShardsFn{ShardBytes: cfg.ShardBytes, Split: cfg.Split, WebDataset: cfg.WebDataset},
+	tasks := beam.ParDo(s, &planShardsFn{Rules: rulesOf(cfg)},
 		beam.GroupByKey(s, beam.AddFixedKey(s, rows)))
 	shards := beam.ParDo(s, &writeShardFn{bucketFn: bucketFn{Output: cfg.Output}, Prefix: prefix, Staging: StagingPrefix(cfg), SFT: cfg.SFT, Policy: cfg.Policy},
 		beam.Reshuffle(s, tasks), beam.SideInput{Input: dups})
@@ -127,52 +121,28 @@ func (fn *decideFn) ProcessElement(ctx context.Context, b summaries, dups func(*
 	return nil
 }
 
-// planShardsFn sorts the judged trajectories by id and cuts them into
-// shards by staged size. It holds only summaries, never images.
+// rulesOf returns the settings of cfg that decide the version's shards.
+func rulesOf(cfg Config) version.Rules {
+	return version.Rules{ShardBytes: cfg.ShardBytes, Split: cfg.Split, SFT: cfg.SFT, WebDataset: cfg.WebDataset}
+}
+
+// planShardsFn plans the version's shards from every judged trajectory's
+// summary (version.Plan). It holds only summaries, never images.
 type planShardsFn struct {
-	ShardBytes int64  `json:"shard_bytes"`
-	Split      string `json:"split"`
-	WebDataset bool   `json:"webdataset"`
+	Rules version.Rules `json:"rules"`
 }
 
 func (fn *planShardsFn) ProcessElement(_ int, iter func(*summaries) bool, emit func(shardTask)) {
-	byConfig := map[string][]summary{}
+	var rows []version.Row
 	var b summaries
 	for iter(&b) {
 		for _, r := range b.Rows {
-			config := exporters.ConfigRejected
-			if r.Accepted {
-				config = exporters.ConfigTrajectories
-			}
-			byConfig[config] = append(byConfig[config], r)
+			rows = append(rows, version.Row(r))
 		}
 		b = summaries{}
 	}
-	for config, rows := range byConfig {
-		slices.SortFunc(rows, func(a, b summary) int { return cmp.Compare(a.ID, b.ID) })
-		sizes := make([]int64, len(rows))
-		for i, r := range rows {
-			sizes[i] = r.Bytes
-		}
-		l, _ := exporters.LayoutOf(config)
-		if config == exporters.ConfigTrajectories {
-			l.Split = fn.Split
-		}
-		ranges := exporters.PlanShards(sizes, fn.ShardBytes)
-		sft, _ := exporters.LayoutOf(exporters.ConfigSFT)
-		sft.Split = fn.Split
-		wds, _ := exporters.LayoutOf(exporters.ConfigWebDataset)
-		wds.Split = fn.Split
-		for i, r := range ranges {
-			task := shardTask{Config: config, Path: l.ShardPath(i, len(ranges)), Rows: rows[r.Start:r.End]}
-			if config == exporters.ConfigTrajectories {
-				task.SFTPath = sft.ShardPath(i, len(ranges))
-				if fn.WebDataset {
-					task.TarPath = wds.ShardPath(i, len(ranges))
-				}
-			}
-			emit(task)
-		}
+	for _, task := range version.Plan(rows, fn.Rules) {
+		emit(task)
 	}
 }
 
@@ -193,35 +163,35 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, dups
 	if fn.dups == nil {
 		fn.dups = readDups(dups)
 	}
-	set, err := openShardSet(ctx, fn.bucket, fn.Prefix, task.Config, task.Path, task.SFTPath, task.TarPath, fn.SFT)
+	w, err := version.Open(ctx, fn.bucket, fn.Prefix, task, fn.SFT)
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
 	}
 	part := commitPart{Kind: partShard, Config: task.Config}
-	for _, s := range task.Rows {
-		t, err := readStaged(ctx, fn.bucket, path.Join(fn.Staging, s.ID+".json"))
+	for _, id := range task.IDs {
+		t, err := readStaged(ctx, fn.bucket, path.Join(fn.Staging, id+".json"))
 		if err != nil {
-			set.abort()
+			w.Abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
 		// The staged record holds the trajectory judges' full results; the
 		// Judge stage adds the whole-version judges (dedup), and the
 		// verdict follows from all of them as it did when planning.
-		t.Judges = mergeJudges(t.Judges, fn.dups.results(s.ID))
+		t.Judges = mergeJudges(t.Judges, fn.dups.results(id))
 		t.Verdict = fn.Policy.Decide(t.Judges)
 		if accepted := t.Verdict.Status == schema.StatusAccepted; accepted != (task.Config == exporters.ConfigTrajectories) {
-			set.abort()
-			return fmt.Errorf("shard %s: %s: verdict %s differs from the one its shard was planned with", task.Path, s.ID, t.Verdict.Status)
+			w.Abort()
+			return fmt.Errorf("shard %s: %s: verdict %s differs from the one its shard was planned with", task.Path, id, t.Verdict.Status)
 		}
 		countVerdict(ctx, t.Verdict)
-		if err := set.write(&t); err != nil {
-			set.abort()
+		if err := w.Write(&t); err != nil {
+			w.Abort()
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
-		part.Models = mergeModels(part.Models, t.Provenance.Models)
-		part.Templates = mergeTemplates(part.Templates, t.Provenance.Templates)
+		part.Models = version.MergeModels(part.Models, t.Provenance.Models)
+		part.Templates = version.MergeTemplates(part.Templates, t.Provenance.Templates)
 	}
-	infos, stats, err := set.close()
+	infos, stats, err := w.Close()
 	if err != nil {
 		return fmt.Errorf("shard %s: %w", task.Path, err)
 	}
@@ -289,9 +259,9 @@ func (*startPartFn) ProcessElement(_ []byte, emit func(commitPart)) {
 	emit(commitPart{Kind: partStart})
 }
 
-// commitFn assembles the manifest from every part, removes shards a
-// crashed earlier run may have left, writes the card and then the
-// manifest, and clears the staging area.
+// commitFn assembles the manifest from every part, commits the version
+// (version.Commit: stale shards removed, card, stats, manifest last) and
+// then clears the staging area.
 type commitFn struct {
 	Output     string          `json:"output"`
 	Prefix     string          `json:"prefix"`
@@ -328,8 +298,8 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 		case partShard:
 			m.Shards[p.Config] = append(m.Shards[p.Config], p.Shard)
 			m.Stats.Merge(p.Stats)
-			m.Models = mergeModels(m.Models, p.Models)
-			m.Templates = mergeTemplates(m.Templates, p.Templates)
+			m.Models = version.MergeModels(m.Models, p.Models)
+			m.Templates = version.MergeTemplates(m.Templates, p.Templates)
 			seedFailures += p.SeedFailures
 		case partCalls:
 			m.Stats.Merge(p.Stats)
@@ -337,95 +307,20 @@ func (fn *commitFn) ProcessElement(ctx context.Context, _ int, iter func(*commit
 		p = commitPart{}
 	}
 	m.Counts.Seeded += seedFailures
-	for config, shards := range m.Shards {
-		slices.SortFunc(shards, func(a, b exporters.ShardInfo) int { return cmp.Compare(a.Path, b.Path) })
-		m.Shards[config] = shards
-	}
-	if m.Rows(exporters.ConfigSFT) == 0 {
-		delete(m.Shards, exporters.ConfigSFT) // an empty mix writes empty sft shards: leave the config out
-	}
-	m.Counts.Accepted = m.Rows(exporters.ConfigTrajectories)
-	m.Counts.Rejected = m.Rows(exporters.ConfigRejected)
-	m.Counts.Failed = m.Rows(exporters.ConfigFailed)
-	if m.Counts.Failed > 0 {
-		if m.Stats.Verdicts == nil {
-			m.Stats.Verdicts = map[string]int64{}
-		}
-		m.Stats.Verdicts[schema.StatusFailed] = m.Counts.Failed
-	}
+	version.Finish(m)
 
 	b, err := blob.OpenBucket(ctx, fn.Output)
 	if err != nil {
 		return fmt.Errorf("commit: open %s: %w", redact.URL(fn.Output), err)
 	}
 	defer b.Close()
-	if err := removeUnlisted(ctx, b, fn.Prefix, m); err != nil {
+	if err := version.Commit(ctx, b, fn.Prefix, m); err != nil {
 		return err
-	}
-	if err := exporters.WriteCard(ctx, b, fn.Prefix, m); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if err := exporters.WriteStats(ctx, b, fn.Prefix, m); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	if err := exporters.WriteManifest(ctx, b, fn.Prefix, m); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	if err := removeAll(ctx, b, fn.Prefix+"/_staging/"); err != nil {
 		return fmt.Errorf("commit: clear staging: %w", err)
 	}
 	emit(exporters.Key(fn.Prefix, exporters.ManifestFile))
-	return nil
-}
-
-// removeUnlisted deletes shards under the version that the manifest does
-// not list: leftovers of an earlier, interrupted or overwritten run.
-func removeUnlisted(ctx context.Context, b *blob.Bucket, prefix string, m *exporters.Manifest) error {
-	listed := map[string]bool{}
-	for _, shards := range m.Shards {
-		for _, s := range shards {
-			listed[exporters.Key(prefix, s.Path)] = true
-		}
-	}
-	// Objects at the version's top level other than the card, stats and
-	// manifest (rewritten by this commit) are leftovers too: a temporary
-	// file of an upload killed mid-write, say.
-	top := b.List(&blob.ListOptions{Prefix: prefix + "/", Delimiter: "/"})
-	for {
-		obj, err := top.Next(ctx)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("commit: list %s: %w", prefix, err)
-		}
-		switch path.Base(obj.Key) {
-		case exporters.CardFile, exporters.StatsFile, exporters.ManifestFile:
-			continue
-		}
-		if !obj.IsDir {
-			if err := b.Delete(ctx, obj.Key); err != nil {
-				return fmt.Errorf("commit: remove stale %s: %w", obj.Key, err)
-			}
-		}
-	}
-	for _, l := range exporters.Layouts() {
-		it := b.List(&blob.ListOptions{Prefix: prefix + "/" + l.Dir + "/"})
-		for {
-			obj, err := it.Next(ctx)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return fmt.Errorf("commit: list %s: %w", l.Dir, err)
-			}
-			if !listed[obj.Key] && !obj.IsDir {
-				if err := b.Delete(ctx, obj.Key); err != nil {
-					return fmt.Errorf("commit: remove stale %s: %w", obj.Key, err)
-				}
-			}
-		}
-	}
 	return nil
 }
 
@@ -444,28 +339,6 @@ func removeAll(ctx context.Context, b *blob.Bucket, prefix string) error {
 			return err
 		}
 	}
-}
-
-func mergeModels(into, more []schema.RoleModel) []schema.RoleModel {
-	for _, m := range more {
-		if !slices.Contains(into, m) {
-			into = append(into, m)
-		}
-	}
-	slices.SortFunc(into, func(a, b schema.RoleModel) int {
-		return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.Model, b.Model))
-	})
-	return into
-}
-
-func mergeTemplates(into, more []schema.TemplateRef) []schema.TemplateRef {
-	for _, t := range more {
-		if !slices.Contains(into, t) {
-			into = append(into, t)
-		}
-	}
-	slices.SortFunc(into, func(a, b schema.TemplateRef) int { return cmp.Or(cmp.Compare(a.Role, b.Role), cmp.Compare(a.ID, b.ID)) })
-	return into
 }
 
 // mergeJudges returns the staged judge results followed by the results in

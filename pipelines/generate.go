@@ -20,6 +20,7 @@ import (
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/inference/cache"
 	"github.com/twigdata/twig/inference/sim"
 	"github.com/twigdata/twig/inference/teacher"
@@ -123,20 +124,20 @@ func StagingPrefix(cfg Config) string {
 // from the calling goroutine (in ProcessElement and FinishBundle), as Beam
 // requires.
 type generateFn struct {
-	Engine      inference.Config `json:"engine"`
-	Sim         SimConfig        `json:"sim"`
-	Backends    Backends         `json:"backends"`
-	Output      string           `json:"output"`
-	Staging     string           `json:"staging"`
-	CodeVersion string           `json:"code_version"`
-	ConfigHash  string           `json:"config_hash"`
-	Concurrency int              `json:"concurrency"`
-	Created     string           `json:"created"`
-	Judging     judging          `json:"judging"`
+	Engine      inference.Config   `json:"engine"`
+	Sim         backends.SimConfig `json:"sim"`
+	Backends    backends.Backends  `json:"backends"`
+	Output      string             `json:"output"`
+	Staging     string             `json:"staging"`
+	CodeVersion string             `json:"code_version"`
+	ConfigHash  string             `json:"config_hash"`
+	Concurrency int                `json:"concurrency"`
+	Created     string             `json:"created"`
+	Judging     judging            `json:"judging"`
 
 	judges   []filters.Judge
 	engine   *inference.Engine
-	backends *backendSet
+	backends *backends.Set
 	bucket   *blob.Bucket
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -163,17 +164,17 @@ type genResult struct {
 }
 
 func (fn *generateFn) Setup(ctx context.Context) error {
-	set, err := openBackends(ctx, fn.Staging+"@"+fn.Created, fn.Engine, fn.Sim, fn.Backends)
+	set, err := backends.Open(ctx, fn.Staging+"@"+fn.Created, fn.Engine, fn.Sim, fn.Backends)
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}
-	e, err := set.engine(fn.Engine)
+	e, err := set.Engine(fn.Engine)
 	if err != nil {
 		set.Close()
 		return fmt.Errorf("generate setup: %w", err)
 	}
 	fn.backends = set
-	fn.judges, err = trajectoryJudges(Config{ThoughtFormat: fn.Judging.ThoughtFormat, Canvas: fn.Judging.Canvas, VLM: fn.Judging.VLM}, set.viewer)
+	fn.judges, err = trajectoryJudges(Config{ThoughtFormat: fn.Judging.ThoughtFormat, Canvas: fn.Judging.Canvas, VLM: fn.Judging.VLM}, set.Viewer)
 	if err != nil {
 		return fmt.Errorf("generate setup: %w", err)
 	}

@@ -2,7 +2,6 @@ package pipelines
 
 import (
 	"context"
-	"strings"
 	"sync/atomic"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -70,12 +69,7 @@ func countVerdict(ctx context.Context, v schema.Verdict) {
 		return
 	}
 	metricRejected.Inc(ctx, 1)
-	seen := map[string]bool{}
-	for _, r := range v.Reasons {
-		name, _, _ := strings.Cut(r, ":")
-		if !seen[name] {
-			seen[name] = true
-			beam.NewCounter(MetricsNamespace, "rejected_by_"+name).Inc(ctx, 1)
-		}
+	for _, judge := range v.ReasonJudges() {
+		beam.NewCounter(MetricsNamespace, "rejected_by_"+judge).Inc(ctx, 1)
 	}
 }

@@ -1,36 +1,41 @@
 // Package pipelines wires twig's stages into one Beam pipeline:
 //
-//	Seed -> Generate -> Judge -> Export
+//	Seed -> Generate -> Dedup -> Export
 //
 // Every stage's logic lives in a plain Go package (pipelines/seeds,
-// inference, filters, exporters); this package only wires it.
+// inference, filters, filters/dedup, exporters); this package only wires
+// it.
 //
 // # Data flow
 //
-// Seed reads or composes the prompts, drops duplicates and expands the
-// samples. Generate runs the TwiG loop on many samples at once within a
-// bundle and stages each full trajectory (images and tokens included) in
-// the version's staging area, emitting only the text. Judge scores the
-// text and decides the verdict. Export plans shards over small summaries,
-// streams the staged records into Parquet shards, writes the failures, and
-// commits the version with the manifest, written last.
+// Seed reads or composes the prompts and plans the samples (seeds.Plan:
+// exact duplicates dropped, the limit applied, each prompt expanded into
+// its samples). Generate runs the TwiG loop on many samples at once within
+// a bundle, runs the trajectory judges on each result, and stages each
+// full trajectory (images and tokens included) in the version's staging
+// area, emitting only a text summary and a fingerprint. Dedup gathers the
+// fingerprints and finds the near-duplicate prompts and images. Export
+// decides every verdict from the summaries and the near-duplicates, plans
+// shards, streams the staged records into Parquet shards, writes the
+// failures, and commits the version with the manifest, written last.
 //
 // Images and tokens never cross a shuffle: memory does not grow with the
 // dataset. Every per-sample error goes to the failed output with its
-// reason; a bundle never fails for one bad sample.
+// reason, its stage and its kind ([KindOf]); a bundle never fails for one
+// bad sample.
 package pipelines
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/twigdata/twig/internal/redact"
 	"reflect"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"gocloud.dev/blob"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/pipelines/seeds"
 	"github.com/twigdata/twig/schema"
 )
@@ -52,7 +57,7 @@ func init() {
 func Build(s beam.Scope, cfg Config) beam.PCollection {
 	seedCol, seedFailed, seedParts := Seed(s, cfg)
 	gen := Generate(s, cfg, seedCol)
-	dups := Judge(s, cfg, gen.Prints)
+	dups := Dedup(s, cfg, gen.Prints)
 	failed := beam.Flatten(s, seedFailed, gen.Failed)
 	return Export(s, cfg, gen.Summaries, dups, failed, beam.Flatten(s, seedParts, gen.Calls))
 }

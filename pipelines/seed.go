@@ -1,12 +1,8 @@
 package pipelines
 
 import (
-	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"fmt"
-	"slices"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -73,7 +69,7 @@ func (fn *readFileFn) ProcessElement(ctx context.Context, path string, emit func
 	if err != nil {
 		// The file was readable when the job was built; losing it now is
 		// recorded, not fatal to the other files.
-		fail(schema.Failure{Stage: "seed", Source: schema.Source{URI: path}, Error: err.Error()})
+		fail(schema.Failure{Stage: schema.StageSeed, Kind: KindOf(err), Source: schema.Source{URI: path}, Error: err.Error()})
 		return nil
 	}
 	for _, l := range lines {
@@ -109,9 +105,9 @@ func (fn *composeFn) ProcessElement(_ []byte, emit func(seeds.Line), _ func(sche
 	}
 }
 
-// planSeedsFn orders all lines, drops duplicates, applies the limit and
-// emits the samples. It sees every line at once, which is cheap: lines are
-// short and there is one per prompt.
+// planSeedsFn plans the samples of every line (seeds.Plan), stages them in
+// blocks and emits the blocks and the plan's counts. It sees every line at
+// once, which is cheap: lines are short and there is one per prompt.
 type planSeedsFn struct {
 	Dataset string `json:"dataset"`
 	Split   string `json:"split"`
@@ -130,7 +126,7 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 		lines = append(lines, l)
 		l = seeds.Line{}
 	}
-	out, p := PlanSeeds(lines, fn.Dataset, fn.Split, fn.Limit, fn.Samples, fn.Seed)
+	out, n := seeds.Plan(lines, seeds.PlanConfig{Dataset: fn.Dataset, Split: fn.Split, Limit: fn.Limit, Samples: fn.Samples, Seed: fn.Seed})
 	lines = nil
 	refs := make([]stagedRef, (len(out)+seedBlockSize-1)/seedBlockSize)
 	g, gctx := errgroup.WithContext(ctx)
@@ -150,54 +146,6 @@ func (fn *planSeedsFn) ProcessElement(ctx context.Context, _ int, iter func(*see
 	}
 	metricSeeded.Inc(ctx, int64(len(out)))
 	Progress.Seeded.Add(int64(len(out)))
-	part(p)
+	part(commitPart{Kind: partSeeds, Prompts: n.Prompts, Seeded: n.Seeded, Duplicates: n.Duplicates, Limited: n.Limited})
 	return nil
-}
-
-// PlanSeeds orders lines by source, drops exact duplicates of the
-// normalised prompt (keeping the first), keeps the first limit prompts
-// (0: all) and expands each into samples seeds. It returns the seeds and
-// the counts as a commit part.
-func PlanSeeds(lines []seeds.Line, dataset, split string, limit, samples int, seed int64) ([]schema.Seed, commitPart) {
-	lines = slices.Clone(lines)
-	slices.SortFunc(lines, func(a, b seeds.Line) int {
-		return cmp.Or(cmp.Compare(a.Source.URI, b.Source.URI), cmp.Compare(a.Source.Line, b.Source.Line))
-	})
-	seen := map[string]bool{}
-	var out []schema.Seed
-	p := commitPart{Kind: partSeeds}
-	for _, l := range lines {
-		if seen[l.Normalized] {
-			p.Duplicates++
-			continue
-		}
-		if limit > 0 && p.Prompts >= int64(limit) {
-			p.Limited++
-			continue
-		}
-		seen[l.Normalized] = true
-		p.Prompts++
-		src := l.Source
-		src.ID = l.ID
-		category := l.Category
-		if category == "" {
-			category = annotators.Parse(l.Normalized).Category
-		}
-		for i := range samples {
-			id := schema.TrajectoryID(dataset, l.Normalized, i)
-			out = append(out, schema.Seed{
-				ID: id, Dataset: dataset, Split: split,
-				Prompt: l.Prompt, PromptNormalized: l.Normalized, Source: src,
-				Category: category, SampleIndex: int32(i), Seed: SampleSeed(seed, id),
-			})
-		}
-	}
-	p.Seeded = int64(len(out))
-	return out, p
-}
-
-// SampleSeed derives a sample's seed from the dataset seed and its id.
-func SampleSeed(datasetSeed int64, id string) int64 {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%d/%s", datasetSeed, id))
-	return int64(binary.BigEndian.Uint64(sum[:8]) >> 1)
 }

@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/twigdata/twig/internal/redact"
 	"syscall"
 	"time"
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"github.com/twigdata/twig/internal/redact"
+	"github.com/twigdata/twig/internal/retry"
 )
 
 // Bulk data between stages (seed blocks, dedup fingerprints) is staged as
@@ -27,22 +29,17 @@ type stagedRef struct {
 	Count int    `json:"count"`
 }
 
-// retryStaging runs op until it succeeds, the context ends, or about a
-// minute of backoff has passed: a staged object is the only copy of what
-// it holds, so a short outage of the object store is waited out. A
-// missing object, a full disk or a refused permission is not retried.
+// stagingRetry is the retry policy of staged objects: eleven attempts,
+// with full-jitter waits from 250ms doubling to 32s, about a minute in
+// all on average (at most about two). A staged object is the only copy of
+// what it holds, so a short outage of the object store is waited out.
+var stagingRetry = retry.Policy{Attempts: 11, Base: 250 * time.Millisecond, Max: 32 * time.Second}
+
+// retryStaging runs op until it succeeds, fails permanently (a missing
+// object, a full disk or a refused permission: see transient), the
+// context ends, or stagingRetry gives up.
 func retryStaging(ctx context.Context, op func() error) error {
-	var err error
-	for wait := 250 * time.Millisecond; ; wait *= 2 {
-		if err = op(); err == nil || !transient(err) || wait > 32*time.Second {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-	}
+	return stagingRetry.Do(ctx, retry.Classifier{Transient: transient}, op)
 }
 
 // stageJSON writes v as JSON under dir, named by the hash of its content

@@ -14,6 +14,12 @@
 // Records carry no wall-clock time: identical runs give byte-identical
 // shards. Timings belong in a run's statistics.
 //
+// # Vocabulary
+//
+// A verdict's reasons are "judge: text" strings: [FormatReason] writes
+// one, [ParseReason] reads one back. A failure's stage is one of the
+// Stage* constants and its kind one of the [FailureKind] constants.
+//
 // # Validation
 //
 // [Trajectory.Validate] checks the record's invariants (a region without an
@@ -207,7 +213,9 @@ type JudgeResult struct {
 type Verdict struct {
 	// Status is StatusAccepted, StatusRejected or StatusFailed.
 	Status string `parquet:"status" json:"status"`
-	// Reasons are the failing judges' names and reasons; empty when accepted.
+	// Reasons say why the trajectory was rejected, one per failing judge,
+	// each "judge: text" as [FormatReason] writes it and [ParseReason]
+	// reads it; empty when accepted.
 	Reasons []string `parquet:"reasons,list" json:"reasons"`
 	// Score is the policy's overall score, the weighted mean of the judges'
 	// scores (each in [0, 1]).
@@ -320,9 +328,15 @@ type Failure struct {
 	// ID is the trajectory id when the failure is a sample's; empty for an
 	// input line that never became a sample.
 	ID string `parquet:"id" json:"id"`
-	// Stage is where it failed: "seed", "generate", "judge" or "export".
-	Stage  string `parquet:"stage" json:"stage"`
-	Source Source `parquet:"source" json:"source"`
+	// Stage is where it failed: one of the Stage* constants.
+	Stage string `parquet:"stage" json:"stage"`
+	// Kind is what kind of error it was, decided while the error was still
+	// an error value; empty when no kind is known. It travels through the
+	// pipeline with the failure but is not a column of the failed shards
+	// (schema version 2.0 has none), so a failure read back from a shard
+	// has none.
+	Kind   FailureKind `parquet:"-" json:"kind,omitempty"`
+	Source Source      `parquet:"source" json:"source"`
 	// Input is the offending input as valid UTF-8 (invalid bytes replaced
 	// by U+FFFD); RawInput holds the exact bytes.
 	Input       string `parquet:"input" json:"input"`

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/audit"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -42,29 +43,6 @@ func (r handRow) trajectory() schema.Trajectory {
 		t.Regions = append(t.Regions, schema.Region{Index: int32(i), Attempts: atts})
 	}
 	return t
-}
-
-// judge is a judge's result.
-func judge(name string, score float64, pass bool) schema.JudgeResult {
-	return schema.JudgeResult{Name: name, Version: "1", Score: score, Pass: pass}
-}
-
-// critiqued is an attempt with a parsed critique score; a negative score
-// is a critique that could not be read.
-func critiqued(decision string, score int32) schema.Attempt {
-	a := schema.Attempt{Critiqued: true, Decision: decision}
-	if score < 0 {
-		a.Critique.Parse = schema.ParseMissingScore
-		return a
-	}
-	a.Critique.Parse = schema.ParseOK
-	a.Critique.Score = &score
-	return a
-}
-
-// notCritiqued is an attempt without a critique.
-func notCritiqued() schema.Attempt {
-	return schema.Attempt{Decision: schema.DecisionNotCritiqued}
 }
 
 // writeHandVersion writes a committed version into dir: the accepted rows
@@ -125,167 +103,55 @@ func asJSON(v any) string {
 	return string(b)
 }
 
-func TestQuantiles(t *testing.T) {
-	for _, tt := range []struct {
-		name string
-		xs   []float64
-		want Quantiles
-	}{
-		{"empty", nil, Quantiles{}},
-		{"one", []float64{0.5}, Quantiles{N: 1, Mean: 0.5, Min: 0.5, P10: 0.5, P25: 0.5, P50: 0.5, P75: 0.5, P90: 0.5, Max: 0.5}},
-		// Nearest rank: the value at ceil(p*n) in sorted order.
-		{"four", []float64{4, 1, 3, 2}, Quantiles{N: 4, Mean: 2.5, Min: 1, P10: 1, P25: 1, P50: 2, P75: 3, P90: 4, Max: 4}},
-		{"ten", []float64{10, 9, 8, 7, 6, 5, 4, 3, 2, 1}, Quantiles{N: 10, Mean: 5.5, Min: 1, P10: 1, P25: 3, P50: 5, P75: 8, P90: 9, Max: 10}},
-		{"NaN left out", []float64{nan(), 2, nan(), 0}, Quantiles{N: 2, Mean: 1, Min: 0, P10: 0, P25: 0, P50: 0, P75: 2, P90: 2, Max: 2}},
-		{"only NaN", []float64{nan()}, Quantiles{}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := quantiles(tt.xs); got != tt.want {
-				t.Errorf("quantiles(%v) = %+v, want %+v", tt.xs, got, tt.want)
-			}
-		})
+// TestAuditCommand audits a version written from rows built by hand: the
+// JSON form is the Audit that exporters/audit computes, named by the
+// version's location (the analysis itself has its table tests there), and
+// the text form prints its funnel.
+func TestAuditCommand(t *testing.T) {
+	const acc, rej = schema.StatusAccepted, schema.StatusRejected
+	vlm := func(score float64) []schema.JudgeResult {
+		return []schema.JudgeResult{{Name: "vlm", Version: "1", Score: score, Pass: score >= 0.5}}
 	}
-}
-
-func nan() float64 { var zero float64; return zero / zero }
-
-// TestAuditTable audits versions written from rows built by hand and
-// checks the whole computed Audit: the funnel (judges in the order they
-// first appear, each trajectory leaving at the first judge its verdict
-// names), the rejections by judge (and by that judge alone), categories,
-// failures by stage, score quantiles, policies and repaint statistics.
-func TestAuditTable(t *testing.T) {
-	const (
-		tf, cov, vlm = "thought_format", "coverage", "vlm"
-		acc, rej     = schema.StatusAccepted, schema.StatusRejected
-	)
-	one := [][]schema.Attempt{{critiqued(schema.DecisionAccept, 95)}}
-	tests := []struct {
-		name   string
-		rows   []handRow
-		failed []schema.Failure
-		scores map[string]int64
-		want   func(a *Audit) // fills in the expected fields
-	}{
-		{
-			name: "funnel and rejections",
-			rows: []handRow{
-				{id: "a1", category: "colour", status: acc, score: 1, judges: []schema.JudgeResult{judge(tf, 1, true), judge(cov, 1, true), judge(vlm, 0.75, true)}, regions: one},
-				{id: "a2", category: "shape", status: acc, score: 0.75, judges: []schema.JudgeResult{judge(tf, 1, true), judge(cov, 0.75, true), judge(vlm, 0.75, true)}, regions: one},
-				// two judges: leaves the funnel at coverage, the earlier one
-				{id: "r1", category: "colour", status: rej, score: 0.5, judges: []schema.JudgeResult{judge(tf, 1, true), judge(cov, 0.5, false), judge(vlm, 0.25, false)},
-					reasons: []string{"coverage: no apple", "vlm: score 0.25 below 0.5"}, regions: one},
-				{id: "r2", category: "colour", status: rej, score: 0.25, judges: []schema.JudgeResult{judge(tf, 0, false), judge(cov, 1, true), judge(vlm, 0.75, true)},
-					reasons: []string{"thought_format: starts with a label"}, regions: one},
-				// one judge named twice counts once
-				{id: "r3", category: "spatial", status: rej, score: 0.125, judges: []schema.JudgeResult{judge(tf, 1, true), judge(cov, 1, true), judge(vlm, 0.25, false)},
-					reasons: []string{"vlm: score 0.25 below 0.5", "vlm: wrong side"}, regions: one},
-				// a reason naming no judge result ("overall") is a funnel step after the judges
-				{id: "r4", category: "spatial", status: rej, score: 0.375, judges: []schema.JudgeResult{judge(tf, 1, true), judge(cov, 1, true), judge(vlm, 0.5, true)},
-					reasons: []string{"overall: 0.375 below 0.5"}, regions: one},
-			},
-			failed: []schema.Failure{
-				{ID: "f1", Stage: "generate", Error: "boom"},
-				{ID: "f2", Stage: "judge", Error: "timeout"},
-				{ID: "f3", Stage: "generate", Error: "boom"},
-				{Stage: "seed", Error: "empty prompt"},
-			},
-			scores: map[string]int64{"90-100": 6},
-			want: func(a *Audit) {
-				a.Policy = "default@1"
-				a.Policies = map[string]int64{"default@1": 6}
-				a.Counts = exporters.Counts{Seeded: 10, Accepted: 2, Rejected: 4, Failed: 4}
-				a.Funnel = []FunnelStep{{"seeded", 10}, {"generated", 6}, {tf, 5}, {cov, 4}, {vlm, 3}, {"overall", 2}, {"accepted", 2}}
-				a.RejectedByJudge = []JudgeRejections{{tf, 1, 1}, {cov, 1, 0}, {vlm, 2, 1}, {"overall", 1, 1}}
-				a.Categories = map[string]map[string]int64{"colour": {acc: 1, rej: 2}, "shape": {acc: 1}, "spatial": {rej: 2}}
-				a.FailedByStage = map[string]int64{"generate": 2, "judge": 1, "seed": 1}
-				a.Critique = map[string]int64{"90-100": 6}
-				a.Overall = Quantiles{N: 6, Mean: 0.5, Min: 0.125, P10: 0.125, P25: 0.25, P50: 0.375, P75: 0.75, P90: 1, Max: 1}
-				a.OverallAccepted = Quantiles{N: 2, Mean: 0.875, Min: 0.75, P10: 0.75, P25: 0.75, P50: 0.75, P75: 1, P90: 1, Max: 1}
-				a.OverallRejected = Quantiles{N: 4, Mean: 0.3125, Min: 0.125, P10: 0.125, P25: 0.125, P50: 0.25, P75: 0.375, P90: 0.5, Max: 0.5}
-				a.Judges = []JudgeScores{
-					{tf, 5, Quantiles{N: 6, Mean: 5.0 / 6, Min: 0, P10: 0, P25: 1, P50: 1, P75: 1, P90: 1, Max: 1}},
-					{cov, 5, Quantiles{N: 6, Mean: 0.875, Min: 0.5, P10: 0.5, P25: 0.75, P50: 1, P75: 1, P90: 1, Max: 1}},
-					{vlm, 4, Quantiles{N: 6, Mean: 3.25 / 6, Min: 0.25, P10: 0.25, P25: 0.25, P50: 0.5, P75: 0.75, P90: 0.75, Max: 0.75}},
-					{"overall", 0, Quantiles{}},
-				}
-				a.Repaints = RepaintStats{Regions: 6, Attempts: 6, Decisions: map[string]int64{schema.DecisionAccept: 6}}
-			},
-		},
-		{
-			name: "repaints and policies",
-			rows: []handRow{
-				{id: "t1", category: "texture", status: acc, score: 1, judges: []schema.JudgeResult{judge(vlm, 1, true)}, regions: [][]schema.Attempt{
-					{critiqued(schema.DecisionAccept, 95)},
-					{critiqued(schema.DecisionRepaint, 60), critiqued(schema.DecisionAccept, 92)}, // +32
-				}},
-				{id: "t2", category: "texture", status: rej, score: 0.5, policy: "strict@2", judges: []schema.JudgeResult{judge(vlm, 0.5, false)},
-					reasons: []string{"vlm: score 0.50 below 0.97"}, regions: [][]schema.Attempt{
-						{critiqued(schema.DecisionRepaint, 70), notCritiqued()},                                                                 // repaint not critiqued
-						{critiqued(schema.DecisionParseFailed, -1), critiqued(schema.DecisionKeepLimit, 50)},                                    // previous unparsed
-						{critiqued(schema.DecisionRepaint, 80), critiqued(schema.DecisionRepaint, 80), critiqued(schema.DecisionKeepLimit, 70)}, // 0, then -10
-					}},
-			},
-			want: func(a *Audit) {
-				a.Policy = "" // two policies, none in the config
-				a.Policies = map[string]int64{"default@1": 1, "strict@2": 1}
-				a.Counts = exporters.Counts{Seeded: 2, Accepted: 1, Rejected: 1}
-				a.Funnel = []FunnelStep{{"seeded", 2}, {"generated", 2}, {vlm, 1}, {"accepted", 1}}
-				a.RejectedByJudge = []JudgeRejections{{vlm, 1, 1}}
-				a.Categories = map[string]map[string]int64{"texture": {acc: 1, rej: 1}}
-				a.FailedByStage = map[string]int64{}
-				a.Critique = map[string]int64{}
-				a.Overall = Quantiles{N: 2, Mean: 0.75, Min: 0.5, P10: 0.5, P25: 0.5, P50: 0.5, P75: 1, P90: 1, Max: 1}
-				a.OverallAccepted = Quantiles{N: 1, Mean: 1, Min: 1, P10: 1, P25: 1, P50: 1, P75: 1, P90: 1, Max: 1}
-				a.OverallRejected = Quantiles{N: 1, Mean: 0.5, Min: 0.5, P10: 0.5, P25: 0.5, P50: 0.5, P75: 0.5, P90: 0.5, Max: 0.5}
-				a.Judges = []JudgeScores{{vlm, 1, Quantiles{N: 2, Mean: 0.75, Min: 0.5, P10: 0.5, P25: 0.5, P50: 0.5, P75: 1, P90: 1, Max: 1}}}
-				a.Repaints = RepaintStats{
-					Regions: 5, RepaintedRegions: 4, Share: 0.8, Attempts: 10,
-					Decisions: map[string]int64{
-						schema.DecisionAccept: 2, schema.DecisionRepaint: 4, schema.DecisionNotCritiqued: 1,
-						schema.DecisionParseFailed: 1, schema.DecisionKeepLimit: 2,
-					},
-					Repaints: 5, Critiqued: 3, Improved: 1, Same: 1, Worse: 1,
-					Delta: Quantiles{N: 3, Mean: 22.0 / 3, Min: -10, P10: -10, P25: -10, P50: 0, P75: 32, P90: 32, Max: 32},
-				}
-			},
-		},
-		{
-			name:   "nothing generated",
-			failed: []schema.Failure{{ID: "f1", Stage: "generate", Error: "boom"}, {Stage: "seed", Error: "bad line"}},
-			want: func(a *Audit) {
-				a.Policies = map[string]int64{}
-				a.Counts = exporters.Counts{Seeded: 2, Failed: 2}
-				a.Funnel = []FunnelStep{{"seeded", 2}, {"generated", 0}, {"accepted", 0}}
-				a.Categories = map[string]map[string]int64{}
-				a.FailedByStage = map[string]int64{"generate": 1, "seed": 1}
-				a.Critique = map[string]int64{}
-				a.Repaints = RepaintStats{Decisions: map[string]int64{}}
-			},
-		},
+	rows := []handRow{
+		{id: "a1", category: "colour", status: acc, score: 1, judges: vlm(1)},
+		{id: "r1", category: "colour", status: rej, score: 0.25, judges: vlm(0.25), reasons: []string{"vlm: score 0.25 < 0.50"}},
+		{id: "r2", category: "shape", status: rej, score: 0.375, judges: vlm(0.75), reasons: []string{"overall: score 0.38 < 0.50"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "v1")
-			writeHandVersion(t, dir, tt.rows, tt.failed, tt.scores)
-			got, err := readAudit(context.Background(), dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := &Audit{URI: redactLocation(dir), Dataset: "hand", Version: "v1"}
-			tt.want(want)
-			if !reflect.DeepEqual(got, want) {
-				t.Errorf("audit:\n%s\nwant:\n%s", asJSON(got), asJSON(want))
-			}
-			// The JSON form is the same Audit.
-			var out bytes.Buffer
-			if err := runAudit(context.Background(), dir, "", true, &out); err != nil {
-				t.Fatal(err)
-			}
-			if out.String() != asJSON(want)+"\n" {
-				t.Errorf("audit --json:\n%s\nwant:\n%s", out.String(), asJSON(want))
-			}
-		})
+	dir := filepath.Join(t.TempDir(), "v1")
+	writeHandVersion(t, dir, rows, []schema.Failure{{ID: "f1", Stage: "generate", Error: "boom"}}, nil)
+	ctx := context.Background()
+
+	b, err := openBucket(ctx, dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := audit.Read(ctx, b, "")
+	b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.URI = redactLocation(dir)
+	var out bytes.Buffer
+	if err := runAudit(ctx, dir, "", true, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != asJSON(want)+"\n" {
+		t.Errorf("audit --json:\n%s\nwant:\n%s", out.String(), asJSON(want))
+	}
+
+	out.Reset()
+	if err := runAudit(ctx, dir, "", false, &out); err != nil {
+		t.Fatal(err)
+	}
+	funnel := `funnel
+  seeded           4
+  generated        3    75.0%  -1
+  vlm              2    50.0%  -1
+  overall          1    25.0%  -1
+  accepted         1    25.0%
+`
+	if !strings.Contains(out.String(), funnel) {
+		t.Errorf("audit text lacks\n%s\nin:\n%s", funnel, out.String())
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 	"testing"
 
 	"github.com/twigdata/twig/exporters"
-	"github.com/twigdata/twig/pipelines"
+	"github.com/twigdata/twig/exporters/audit"
+	"github.com/twigdata/twig/inference/backends"
+	"github.com/twigdata/twig/schema"
 )
 
 // TestAuditRefilterDiff writes a version, derives a stricter child with
@@ -21,7 +23,7 @@ func TestAuditRefilterDiff(t *testing.T) {
 	out := t.TempDir()
 	cfg := smallConfig()
 	cfg.Builtin = 40
-	cfg.Sim = pipelines.SimConfig{MistakeRate: 0.3, MalformedRate: 0.15, DriftRate: 0.15}
+	cfg.Sim = backends.SimConfig{MistakeRate: 0.3, MalformedRate: 0.15, DriftRate: 0.15}
 	var stdout bytes.Buffer
 	if err := runPipeline(ctx, cfg, runOptions{out: out}, &stdout); err != nil {
 		t.Fatalf("run: %v\n%s", err, stdout.String())
@@ -70,7 +72,7 @@ func TestAuditRefilterDiff(t *testing.T) {
 	if !strings.Contains(stdout.String(), "report: "+filepath.Join(html, "index.html")) {
 		t.Errorf("audit does not say where the report is:\n%s", stdout.String())
 	}
-	var a Audit
+	var a audit.Audit
 	stdout.Reset()
 	if err := runAudit(ctx, parent, "", true, &stdout); err != nil {
 		t.Fatal(err)
@@ -156,14 +158,18 @@ func countNoID(t *testing.T, loc string) int64 {
 		t.Fatal(err)
 	}
 	var n int64
-	for _, sh := range m.Shards[exporters.ConfigFailed] {
-		if err := scanRows(ctx, b, sh.Path, func(f *failedRow) {
-			if f.ID == "" {
-				n++
-			}
-		}); err != nil {
+	it := exporters.NewRows[schema.Failure](ctx, b, "", m.Shards[exporters.ConfigFailed])
+	defer it.Close()
+	for {
+		f, err := it.Next()
+		if err != nil {
 			t.Fatal(err)
 		}
+		if f == nil {
+			return n
+		}
+		if f.ID == "" {
+			n++
+		}
 	}
-	return n
 }

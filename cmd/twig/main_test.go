@@ -16,7 +16,9 @@ import (
 
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/internal/configerr"
 	"github.com/twigdata/twig/pipelines"
 )
 
@@ -117,50 +119,63 @@ func TestRunRejectsBadInput(t *testing.T) {
 	os.WriteFile(badThink, []byte("Describe {{.Prompt}}.\nBand {{.Band}} of {{.Regoins}}.\n"), 0o644)
 	badJudge := filepath.Join(dir, "judge.tmpl")
 	os.WriteFile(badJudge, []byte("Judge {{.Prompt}}\n{{range .Questions}}{{.Question}}{{end}}\n"), 0o644)
+	sec := func(d time.Duration) backends.Duration { return backends.Duration(d) }
+	// A refused field is named with its value (field); want is a part of
+	// the message, where its words guide the user, or the whole story
+	// where the error comes from elsewhere (a template, a flag, the
+	// engine's or the policy's own checks).
+	type field struct {
+		name  string
+		value any
+	}
 	tests := []struct {
 		name   string
 		config func(*pipelines.Config)
 		opts   runOptions
+		field  *field
 		want   string
 	}{
-		{"no out", nil, runOptions{}, "--out is required"},
-		{"think template with an unknown variable", func(c *pipelines.Config) { c.Engine.ThinkTemplate = badThink }, withModels(runOptions{out: dir}),
+		{"no out", nil, runOptions{}, nil, "--out is required"},
+		{"think template with an unknown variable", func(c *pipelines.Config) { c.Engine.ThinkTemplate = badThink }, withModels(runOptions{out: dir}), nil,
 			badThink + ":2:20: unknown variable .Regoins"},
-		{"critique template missing", func(c *pipelines.Config) { c.Engine.CritiqueTemplate = filepath.Join(dir, "none.tmpl") }, withModels(runOptions{out: dir}),
+		{"critique template missing", func(c *pipelines.Config) { c.Engine.CritiqueTemplate = filepath.Join(dir, "none.tmpl") }, withModels(runOptions{out: dir}), nil,
 			"critique template: open " + filepath.Join(dir, "none.tmpl")},
-		{"judge template with an unknown field", func(c *pipelines.Config) { c.VLM.Template = badJudge }, withModels(runOptions{out: dir}),
+		{"judge template with an unknown field", func(c *pipelines.Config) { c.VLM.Template = badJudge }, withModels(runOptions{out: dir}), nil,
 			badJudge + ":2:"},
-		{"real painter, simulated critic", withRealWorker, runOptions{out: dir},
+		{"real painter, simulated critic", withRealWorker, runOptions{out: dir}, &field{"backends.critic", nil},
 			"config backends.critic: the simulated critic cannot read the canvases deepseek-community/Janus-Pro-7B@main paints; give the critic a vision model: --teacher URL --teacher-model NAME"},
-		{"real painter, simulated judge", withRealWorker, runOptions{out: dir, teacher: models.URL + "/v1", teacherModel: "m", judge: "sim"},
+		{"real painter, simulated judge", withRealWorker, runOptions{out: dir, teacher: models.URL + "/v1", teacherModel: "m", judge: "sim"}, &field{"backends.judge", nil},
 			"config backends.judge: the simulated VLM judge cannot read the images"},
-		{"two repaints not critiqued", func(c *pipelines.Config) { c.Engine.MaxRepaints = 2 }, withModels(runOptions{out: dir}), "config max_repaints: 2 needs critique_repaints"},
-		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, "config k:"},
-		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, "config theta:"},
-		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, "config concurrency:"}, // -1 is refused; 0 chooses
-		{"bad dataset name", func(c *pipelines.Config) { c.Dataset = "../escape" }, runOptions{out: dir}, "config dataset:"},
-		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, "--prompts:"},
-		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, "--band-rows:"},
-		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Judges["clip"] = filters.Rule{Required: true} }, runOptions{out: dir}, `"clip"`},
-		{"policy file missing", nil, runOptions{out: dir, policy: filepath.Join(dir, "nope.json")}, "--policy:"},
-		{"teacher without model", nil, runOptions{out: dir, teacher: "http://127.0.0.1:9/v1"}, "config backends.thinker.model:"},
-		{"teacher not http", nil, runOptions{out: dir, teacher: "ftp://x/v1", teacherModel: "m"}, "config backends.thinker.base_url:"},
-		{"unknown route", func(c *pipelines.Config) { c.Engine.Route = "sideways" }, runOptions{out: dir}, "config route:"},
-		{"negative limit", func(c *pipelines.Config) { c.Limit = -1 }, withModels(runOptions{out: dir}), "config limit:"},
-		{"no samples", func(c *pipelines.Config) { c.SamplesPerPrompt = 0 }, withModels(runOptions{out: dir}), "config samples_per_prompt:"},
-		{"K zero with models", func(c *pipelines.Config) { c.Engine.K = 0 }, withModels(runOptions{out: dir}), "config k:"},
-		{"theta 150 with models", func(c *pipelines.Config) { c.Engine.Theta = 150 }, withModels(runOptions{out: dir}), "config theta:"},
-		{"output not writable", nil, withModels(runOptions{out: filepath.Join(aFile, "sub")}), "a-file"},
-		{"unreachable GPU worker", func(c *pipelines.Config) { c.Backends.Generator = []string{"http://127.0.0.1:1"} }, runOptions{out: dir}, "generator:"},
+		{"two repaints not critiqued", func(c *pipelines.Config) { c.Engine.MaxRepaints = 2 }, withModels(runOptions{out: dir}), nil, "config max_repaints: 2 needs critique_repaints"},
+		{"K zero", func(c *pipelines.Config) { c.Engine.K = 0 }, runOptions{out: dir}, nil, "config k:"},
+		{"theta 150", func(c *pipelines.Config) { c.Engine.Theta = 150 }, runOptions{out: dir}, nil, "config theta:"},
+		{"negative concurrency", func(c *pipelines.Config) { c.Concurrency = -1 }, runOptions{out: dir}, &field{"concurrency", -1}, "(0 chooses)"}, // -1 is refused; 0 chooses
+		{"bad dataset name", func(c *pipelines.Config) { c.Dataset = "../escape" }, runOptions{out: dir}, &field{"dataset", "../escape"}, ""},
+		{"prompts match nothing", nil, runOptions{out: dir, prompts: filepath.Join(dir, "none-*.txt")}, nil, "--prompts:"},
+		{"bad band rows", nil, runOptions{out: dir, bandRows: "8,x"}, nil, "--band-rows:"},
+		{"unknown policy judge", func(c *pipelines.Config) { c.Policy.Judges["clip"] = filters.Rule{Required: true} }, runOptions{out: dir}, nil, `"clip"`},
+		{"policy file missing", nil, runOptions{out: dir, policy: filepath.Join(dir, "nope.json")}, nil, "--policy:"},
+		{"teacher without model", nil, runOptions{out: dir, teacher: "http://127.0.0.1:9/v1"}, &field{"backends.thinker.model", ""}, ""},
+		{"teacher not http", nil, runOptions{out: dir, teacher: "ftp://x/v1", teacherModel: "m"}, &field{"backends.thinker.base_url", "ftp://x/v1"}, ""},
+		{"unknown route", func(c *pipelines.Config) { c.Engine.Route = "sideways" }, runOptions{out: dir}, nil, "config route:"},
+		{"negative limit", func(c *pipelines.Config) { c.Limit = -1 }, withModels(runOptions{out: dir}), &field{"limit", -1}, ""},
+		{"no samples", func(c *pipelines.Config) { c.SamplesPerPrompt = 0 }, withModels(runOptions{out: dir}), &field{"samples_per_prompt", 0}, ""},
+		{"K zero with models", func(c *pipelines.Config) { c.Engine.K = 0 }, withModels(runOptions{out: dir}), nil, "config k:"},
+		{"theta 150 with models", func(c *pipelines.Config) { c.Engine.Theta = 150 }, withModels(runOptions{out: dir}), nil, "config theta:"},
+		{"output not writable", nil, withModels(runOptions{out: filepath.Join(aFile, "sub")}), nil, "a-file"},
+		{"unreachable GPU worker", func(c *pipelines.Config) { c.Backends.Generator = []string{"http://127.0.0.1:1"} }, runOptions{out: dir}, nil, "generator:"},
 		{"negative generator timeout", func(c *pipelines.Config) {
-			c.Backends.Generator, c.Backends.GeneratorTimeout = []string{models.URL}, pipelines.Duration(-time.Second)
-		}, runOptions{out: dir}, "config backends.generator_timeout: -1s must not be negative"},
+			c.Backends.Generator, c.Backends.GeneratorTimeout = []string{models.URL}, sec(-time.Second)
+		}, runOptions{out: dir}, &field{"backends.generator_timeout", sec(-time.Second)}, "config backends.generator_timeout: -1s must not be negative (0: the default, 2m)"},
 		{"negative generator retries", func(c *pipelines.Config) {
 			c.Backends.Generator, c.Backends.GeneratorRetries = []string{models.URL}, -2
-		}, runOptions{out: dir}, "config backends.generator_retries: -2 must not be negative"},
-		{"negative teacher timeout", nil, withModels(runOptions{out: dir, limits: pipelines.Teacher{Timeout: pipelines.Duration(-time.Minute)}}), "config backends.thinker.timeout: -1m0s must not be negative"},
-		{"negative teacher retries", nil, withModels(runOptions{out: dir, limits: pipelines.Teacher{Retries: -1}}), "config backends.thinker.retries: -1 must not be negative"},
-		{"judge timeout in nanoseconds", func(c *pipelines.Config) { c.Backends.Judge.Timeout = 90 }, withModels(runOptions{out: dir}), "config backends.judge.timeout: 90ns is too short"},
+		}, runOptions{out: dir}, &field{"backends.generator_retries", -2}, "config backends.generator_retries: -2 must not be negative (0: the default, 5)"},
+		{"negative teacher timeout", nil, withModels(runOptions{out: dir, limits: backends.Teacher{Timeout: sec(-time.Minute)}}),
+			&field{"backends.thinker.timeout", sec(-time.Minute)}, "config backends.thinker.timeout: -1m0s must not be negative (0: the default, 2m)"},
+		{"negative teacher retries", nil, withModels(runOptions{out: dir, limits: backends.Teacher{Retries: -1}}),
+			&field{"backends.thinker.retries", -1}, "config backends.thinker.retries: -1 must not be negative"},
+		{"judge timeout in nanoseconds", func(c *pipelines.Config) { c.Backends.Judge.Timeout = 90 }, withModels(runOptions{out: dir}),
+			&field{"backends.judge.timeout", backends.Duration(90)}, `config backends.judge.timeout: 90ns is too short: at least 100ms (0: the default, 2m); want a duration such as "30s"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +184,19 @@ func TestRunRejectsBadInput(t *testing.T) {
 				tc.config(&cfg)
 			}
 			err := runPipeline(context.Background(), cfg, tc.opts, new(bytes.Buffer))
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
+			if err == nil {
+				t.Fatalf("runPipeline succeeded, want an error")
+			}
+			if tc.field != nil {
+				var fe *configerr.FieldError
+				switch {
+				case !errors.As(err, &fe):
+					t.Errorf("runPipeline = %v, want a *configerr.FieldError", err)
+				case fe.Field != tc.field.name || fe.Value != tc.field.value:
+					t.Errorf("runPipeline refused %s = %#v, want %s = %#v (%v)", fe.Field, fe.Value, tc.field.name, tc.field.value, err)
+				}
+			}
+			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("runPipeline = %v, want an error containing %q", err, tc.want)
 			}
 		})
@@ -203,12 +230,12 @@ func TestDefaultsWithRealModels(t *testing.T) {
 	defer func() { ts.Close(); srv.Close() }()
 	teacher := runOptions{teacher: ts.URL + "/v1", teacherModel: "twig-sim"}
 
-	var b pipelines.Backends
+	var b backends.Backends
 	teacher.applyTeachers(&b)
 	if b.Judge.BaseURL != teacher.teacher || b.Judge.Model != "twig-sim" {
 		t.Errorf("judge = %+v, want the teacher", b.Judge)
 	}
-	b = pipelines.Backends{}
+	b = backends.Backends{}
 	o := teacher
 	o.judge = "sim"
 	o.applyTeachers(&b)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/twigdata/twig/internal/redact"
 	"io"
 	"maps"
 	"net/url"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/filters/refilter"
+	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/pipelines"
 )
 
@@ -102,8 +103,8 @@ func runRefilter(ctx context.Context, uri string, o refilterOptions, w io.Writer
 	}
 	defer b.Close()
 	start := time.Now()
-	res, err := pipelines.Refilter(ctx, b, parent, pipelines.RefilterOptions{
-		Policy: policy, Version: o.version, Overwrite: o.overwrite,
+	res, err := refilter.Refilter(ctx, b, parent, refilter.Options{
+		Policy: policy, Judges: pipelines.JudgeNames(), Version: o.version, Overwrite: o.overwrite,
 		CodeVersion: codeVersion(), Created: time.Now().UTC().Format(time.RFC3339),
 	})
 	if err != nil {

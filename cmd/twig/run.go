@@ -26,6 +26,7 @@ import (
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/vlm"
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/inference/worker"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/pipelines/seeds"
@@ -62,15 +63,15 @@ type runOptions struct {
 	policy                string
 	datasetSet            bool // --dataset was given
 	progressEvery         time.Duration
-	limits                pipelines.Teacher
+	limits                backends.Teacher
 }
 
 // applyTeachers fills the reasoning roles from the teacher flags: every
 // role takes --teacher and --teacher-model unless its own flags say otherwise.
-func (o runOptions) applyTeachers(b *pipelines.Backends) {
+func (o runOptions) applyTeachers(b *backends.Backends) {
 	// from starts a role from the flags, keeping the timeout and retries
 	// the config file gave the role unless a flag sets them.
-	from := func(old pipelines.Teacher) pipelines.Teacher {
+	from := func(old backends.Teacher) backends.Teacher {
 		lim := o.limits
 		if lim.Timeout == 0 {
 			lim.Timeout = old.Timeout
@@ -80,7 +81,7 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 		}
 		return lim
 	}
-	role := func(t *pipelines.Teacher, url, model string) {
+	role := func(t *backends.Teacher, url, model string) {
 		if url == "" {
 			url = o.teacher
 		}
@@ -108,7 +109,7 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 		judge = o.teacher
 	}
 	if judge == simJudge {
-		b.Judge = pipelines.Teacher{}
+		b.Judge = backends.Teacher{}
 		judge = ""
 	}
 	if judge != "" {
@@ -121,7 +122,8 @@ func (o runOptions) applyTeachers(b *pipelines.Backends) {
 	}
 	// --teacher-timeout and --teacher-retries apply to every teacher role,
 	// the ones the config file configures too, over their own values.
-	for _, t := range []*pipelines.Teacher{&b.Thinker, &b.Critic, &b.Drawer, &b.Judge} {
+	for _, r := range backends.Roles {
+		t := r.Of(b)
 		if t.BaseURL == "" {
 			continue
 		}
@@ -216,7 +218,7 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	var painter worker.Info
 	if len(cfg.Backends.Generator) > 0 {
 		// Reject unreachable or mismatched workers before any model call.
-		pool, info, err := pipelines.OpenWorkers(ctx, cfg.Backends, cfg.Engine)
+		pool, info, err := backends.OpenWorkers(ctx, cfg.Backends, cfg.Engine)
 		if err != nil {
 			return err
 		}
@@ -226,10 +228,10 @@ func runPipeline(ctx context.Context, cfg pipelines.Config, o runOptions, stdout
 	}
 	// A simulated critic or judge cannot read a real model's canvases:
 	// refuse before the GPU work rather than fail every sample after it.
-	if err := cfg.CheckReaders(painter); err != nil {
+	if err := cfg.Backends.CheckReaders(painter); err != nil {
 		return err
 	}
-	if !o.datasetSet && cfg.Dataset == pipelines.DefaultConfig().Dataset && !cfg.Simulated(painter) {
+	if !o.datasetSet && cfg.Dataset == pipelines.DefaultConfig().Dataset && !cfg.Backends.Simulated(painter) {
 		// A dataset made with real models is never labelled simulated.
 		cfg.Dataset = pipelines.DefaultRealDataset
 	}
@@ -309,9 +311,10 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 		}
 		return nil
 	})
-	fs.Var(&durationFlag{&c.Backends.GeneratorTimeout}, "generator-timeout", "time `limit` of each attempt of a GPU worker call, e.g. 30s or 5m (0: 2m)")
-	fs.IntVar(&c.Backends.GeneratorRetries, "generator-retries", c.Backends.GeneratorRetries, "retries of a GPU worker call after a transient failure (connection, timeout, 429, 5xx) (0: 5)")
-	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from TWIG_THINK_API_KEY, TWIG_CRITIQUE_API_KEY (per role) or OPENAI_API_KEY; default: the simulated reasoner")
+	fs.Var(&durationFlag{&c.Backends.GeneratorTimeout}, "generator-timeout", "time `limit` of each attempt of a GPU worker call, e.g. 30s or 5m (0: "+backends.Short(backends.DefaultGeneratorTimeout)+")")
+	fs.IntVar(&c.Backends.GeneratorRetries, "generator-retries", c.Backends.GeneratorRetries, fmt.Sprintf("retries of a GPU worker call after a transient failure (connection, timeout, 429, 5xx) (0: %d)", backends.DefaultGeneratorRetries))
+	fs.StringVar(&o.teacher, "teacher", "", "OpenAI-compatible base `URL` for every reasoning role (e.g. https://api.openai.com/v1); the key comes from "+
+		backends.ThinkerRole.KeyEnv+", "+backends.CriticRole.KeyEnv+" (per role) or "+backends.FallbackKeyEnv+"; default: the simulated reasoner")
 	fs.StringVar(&o.teacherModel, "teacher-model", "", "model `name` for every reasoning role")
 	fs.StringVar(&o.thinker, "thinker", "", "base `URL` of the thinker (overrides --teacher)")
 	fs.StringVar(&o.thinkerModel, "thinker-model", "", "model `name` of the thinker")
@@ -319,7 +322,8 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.StringVar(&o.criticModel, "critic-model", "", "model `name` of the critic")
 	fs.StringVar(&o.drawer, "drawer", "", "base `URL` of the image model of the teacher-image route; default: the simulated drawer")
 	fs.StringVar(&o.drawerModel, "drawer-model", "gpt-image-1", "image model `name`")
-	fs.StringVar(&o.judge, "judge", "", "OpenAI-compatible base `URL` of the vision-language model of the vlm judge (key: TWIG_JUDGE_API_KEY or OPENAI_API_KEY); default: --teacher when given, else the simulated VLM; \"sim\": the simulated VLM")
+	fs.StringVar(&o.judge, "judge", "", "OpenAI-compatible base `URL` of the vision-language model of the vlm judge (key: "+backends.JudgeRole.KeyHint(backends.Teacher{})+
+		"); default: --teacher when given, else the simulated VLM; \"sim\": the simulated VLM")
 	fs.StringVar(&o.judgeModel, "judge-model", "", "model `name` of the vlm judge (default: --teacher-model)")
 	fs.StringVar(&o.policy, "policy", "", "policy `file` (JSON: per judge required, threshold, weight; min_overall) deciding verdicts; default: the built-in policy default@1")
 	fs.IntVar(&o.limits.Limits.Requests, "teacher-rpm", 0, "requests per minute per endpoint and model (0: no limit)")
@@ -330,8 +334,9 @@ func addRunFlags(fs *flag.FlagSet, c *pipelines.Config, o *runOptions) {
 	fs.Float64Var(&o.limits.MaxDollars, "teacher-max-dollars", 0, "spending cap per role in dollars at the prices below (0: none)")
 	fs.Float64Var(&o.limits.Prices.InputPerMillion, "teacher-price-input", 0, "dollars per million input tokens")
 	fs.Float64Var(&o.limits.Prices.OutputPerMillion, "teacher-price-output", 0, "dollars per million output tokens")
-	fs.Var(&durationFlag{&o.limits.Timeout}, "teacher-timeout", "time `limit` of one request of every teacher role, e.g. 30s or 5m (0: 2m, 5m for the drawer)")
-	fs.IntVar(&o.limits.Retries, "teacher-retries", 0, "retries of a teacher call after a transient failure (timeout, connection, 408, 429, 5xx), every role (0: 5)")
+	fs.Var(&durationFlag{&o.limits.Timeout}, "teacher-timeout", "time `limit` of one request of every teacher role, e.g. 30s or 5m (0: "+
+		backends.Short(backends.ThinkerRole.DefaultTimeout)+", "+backends.Short(backends.DrawerRole.DefaultTimeout)+" for the drawer)")
+	fs.IntVar(&o.limits.Retries, "teacher-retries", 0, fmt.Sprintf("retries of a teacher call after a transient failure (timeout, connection, 408, 429, 5xx), every role (0: %d)", backends.DefaultTeacherRetries))
 	fs.StringVar(&o.cache, "cache", "", "call cache `location` (a local folder or file:// URL) shared by runs and versions; default: no cache")
 	fs.Func("dataset", "dataset `name` (default: twig-sim when every model is simulated, else twig)", func(s string) error {
 		c.Dataset, o.datasetSet = s, true
@@ -386,7 +391,7 @@ func beamFlag(name string) bool {
 }
 
 // durationFlag sets a config duration from a flag such as 2m or 30s.
-type durationFlag struct{ d *pipelines.Duration }
+type durationFlag struct{ d *backends.Duration }
 
 func (f *durationFlag) String() string {
 	if f == nil || f.d == nil {
@@ -400,7 +405,7 @@ func (f *durationFlag) Set(s string) error {
 	if err != nil {
 		return fmt.Errorf(`%q is not a duration: want e.g. "30s", "2m" or "1m30s"`, s)
 	}
-	*f.d = pipelines.Duration(d)
+	*f.d = backends.Duration(d)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/schema"
 )
@@ -35,8 +36,8 @@ const (
 // plantedEnv is the environment of the runs: the key under every name a
 // role reads it from, and storage credentials.
 var plantedEnv = func() []string {
-	env := []string{pipelines.FallbackKeyEnv + "=" + plantedKey, "AWS_ACCESS_KEY_ID=AKIAPLANTED0000", "AWS_SECRET_ACCESS_KEY=" + plantedAWS}
-	for _, r := range pipelines.TeacherRoles {
+	env := []string{backends.FallbackKeyEnv + "=" + plantedKey, "AWS_ACCESS_KEY_ID=AKIAPLANTED0000", "AWS_SECRET_ACCESS_KEY=" + plantedAWS}
+	for _, r := range backends.Roles {
 		env = append(env, r.KeyEnv+"="+plantedKey)
 	}
 	return env
@@ -194,7 +195,7 @@ func secretArgs(out, cache, worker, teach string) []string {
 }
 
 // TestSecretsStayOut plants an API key (OPENAI_API_KEY and every role's
-// variable of pipelines.TeacherRoles) and storage credentials in the environment, runs
+// variable of backends.Roles) and storage credentials in the environment, runs
 // the real binary with --verbose against a worker and OpenAI endpoint
 // over HTTP (the server checks that the key is sent, as a bearer token),
 // and looks for the secrets in: the run's stdout and stderr; every file
@@ -268,8 +269,8 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("no HTML report written")
 		}
 
-		t.Setenv(pipelines.FallbackKeyEnv, plantedKey)
-		for _, r := range pipelines.TeacherRoles {
+		t.Setenv(backends.FallbackKeyEnv, plantedKey)
+		for _, r := range backends.Roles {
 			t.Setenv(r.KeyEnv, plantedKey)
 		}
 		graph := jobGraph(t, remoteConfig(t, dir, srv.URL, srv.URL+"/v1"))

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/pipelines"
 )
 
@@ -47,7 +48,7 @@ func TestTimeoutAndRetryFlags(t *testing.T) {
   }
 }
 `), 0o644)
-	sec := func(n int) pipelines.Duration { return pipelines.Duration(time.Duration(n) * time.Second) }
+	sec := func(n int) backends.Duration { return backends.Duration(time.Duration(n) * time.Second) }
 
 	t.Run("config file only", func(t *testing.T) {
 		cfg, _, err := parseRun(t, file)
@@ -75,7 +76,7 @@ func TestTimeoutAndRetryFlags(t *testing.T) {
 		if b.GeneratorTimeout != sec(2) || b.GeneratorRetries != 1 {
 			t.Errorf("generator %v/%d, want 2s/1", b.GeneratorTimeout, b.GeneratorRetries)
 		}
-		for role, r := range map[string]pipelines.Teacher{"thinker": b.Thinker, "critic": b.Critic, "judge": b.Judge} {
+		for role, r := range map[string]backends.Teacher{"thinker": b.Thinker, "critic": b.Critic, "judge": b.Judge} {
 			if r.Timeout != sec(45) {
 				t.Errorf("%s timeout %v, want 45s from --teacher-timeout", role, r.Timeout)
 			}
@@ -85,7 +86,7 @@ func TestTimeoutAndRetryFlags(t *testing.T) {
 			t.Errorf("retries %d/%d/%d, want the file's 2/0/9", b.Thinker.Retries, b.Critic.Retries, b.Judge.Retries)
 		}
 		// No drawer is configured: it gets nothing.
-		if b.Drawer != (pipelines.Teacher{}) {
+		if b.Drawer != (backends.Teacher{}) {
 			t.Errorf("drawer %+v, want none", b.Drawer)
 		}
 	})
@@ -100,7 +101,7 @@ func TestTimeoutAndRetryFlags(t *testing.T) {
 		if b.Thinker.BaseURL != "http://other:8000/v1" || b.Thinker.Timeout != sec(180) || b.Critic.Timeout != sec(60) || b.Judge.Timeout != sec(240) {
 			t.Errorf("teachers %+v, want the flags' URLs with the file's timeouts", b)
 		}
-		for role, r := range map[string]pipelines.Teacher{"thinker": b.Thinker, "critic": b.Critic, "drawer": b.Drawer, "judge": b.Judge} {
+		for role, r := range map[string]backends.Teacher{"thinker": b.Thinker, "critic": b.Critic, "drawer": b.Drawer, "judge": b.Judge} {
 			if r.Retries != 7 {
 				t.Errorf("%s retries %d, want 7 from --teacher-retries", role, r.Retries)
 			}

@@ -4,13 +4,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/audit"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -36,13 +35,6 @@ type reason struct {
 	Judge, Text string
 }
 
-// parseReason splits a verdict reason "judge: text". A reason without
-// the separator is all judge name.
-func parseReason(r string) reason {
-	name, text, _ := strings.Cut(r, ": ")
-	return reason{Judge: strings.TrimSpace(name), Text: text}
-}
-
 func (s *sampleInfo) reasonsBy(judge string) []reason {
 	var out []reason
 	for _, r := range s.Reasons {
@@ -53,58 +45,31 @@ func (s *sampleInfo) reasonsBy(judge string) []reason {
 	return out
 }
 
-// judgeStats are one judge's numbers over the trajectories.
-type judgeStats struct {
-	Name, Slug string
-	// Judged counts the trajectories with a result of the judge, OwnFail
-	// those whose result did not pass, Rejected the rejected trajectories
-	// whose verdict names the judge.
-	Judged, OwnFail, Rejected int64
-	ScoreSum                  float64
-	Versions                  map[string]bool
-}
-
-// category is one prompt category's numbers.
-type category struct {
-	Name, Slug         string
-	Accepted, Rejected int64
-	Other              int64
-}
-
 // verdictBins is the number of bins of the verdict score histogram.
 const verdictBins = 10
 
 // aggregate accumulates what the index and list pages need while the rows
-// stream past.
+// stream past: the version's statistics, as twig audit computes them, and
+// what only the report shows.
 type aggregate struct {
+	an      *audit.Analyzer
 	stats   exporters.Stats // of the trajectories, as the manifest computes them
 	samples []sampleInfo
 	slugs   map[string]bool
-	// judges in the order they first appear.
-	judges     []*judgeStats
-	judgeIndex map[string]int
-	categories map[string]*category
-	policies   map[string]int64
 	// verdict score histogram per status: accepted, rejected; out counts
 	// scores outside [0, 1].
 	verdictAcc, verdictRej [verdictBins]int64
 	verdictOut             int64
 	failures               int64
-	failStages             map[string]int64
 }
 
 func newAggregate() *aggregate {
-	return &aggregate{
-		slugs:      map[string]bool{},
-		judgeIndex: map[string]int{},
-		categories: map[string]*category{},
-		policies:   map[string]int64{},
-		failStages: map[string]int64{},
-	}
+	return &aggregate{an: audit.NewAnalyzer(), slugs: map[string]bool{}}
 }
 
 // add counts a trajectory and returns its summary.
 func (a *aggregate) add(t *schema.Trajectory) sampleInfo {
+	a.an.AddTrajectory(t)
 	a.stats.Add(t)
 	// Clone what is kept: a reader may hand out strings that share memory
 	// with the row's images.
@@ -121,49 +86,10 @@ func (a *aggregate) add(t *schema.Trajectory) sampleInfo {
 	} else if i, j, ok := lastCanvas(t); ok {
 		s.Thumb = canvasPath(s.Slug, i, j)
 	}
-	for _, j := range t.Judges {
-		js := a.judge(j.Name)
-		js.Judged++
-		if !j.Pass {
-			js.OwnFail++
-		}
-		js.ScoreSum += j.Score
-		if !js.Versions[j.Version] {
-			js.Versions[strings.Clone(j.Version)] = true
-		}
-	}
 	for _, r := range t.Verdict.Reasons {
-		rr := parseReason(r)
-		rr.Judge = strings.Clone(rr.Judge)
-		rr.Text = strings.Clone(truncate(rr.Text, summaryReasonRunes))
-		s.Reasons = append(s.Reasons, rr)
+		judge, text := schema.ParseReason(r)
+		s.Reasons = append(s.Reasons, reason{Judge: strings.Clone(judge), Text: strings.Clone(truncate(text, summaryReasonRunes))})
 	}
-	if t.Verdict.Status == schema.StatusRejected {
-		seen := map[string]bool{}
-		for _, r := range s.Reasons {
-			if !seen[r.Judge] {
-				seen[r.Judge] = true
-				a.judge(r.Judge).Rejected++
-			}
-		}
-	}
-	c := a.categories[t.Category]
-	if c == nil {
-		c = &category{Name: s.Category, Slug: slug(s.Category)}
-		a.categories[s.Category] = c
-	}
-	switch t.Verdict.Status {
-	case schema.StatusAccepted:
-		c.Accepted++
-	case schema.StatusRejected:
-		c.Rejected++
-	default:
-		c.Other++
-	}
-	if _, ok := a.policies[t.Verdict.Policy]; !ok {
-		a.policies[strings.Clone(t.Verdict.Policy)] = 0
-	}
-	a.policies[t.Verdict.Policy]++
 	switch v := t.Verdict.Score; {
 	case math.IsNaN(v) || v < 0 || v > 1:
 		a.verdictOut++
@@ -192,75 +118,12 @@ func lastCanvas(t *schema.Trajectory) (int, int, bool) {
 	return 0, 0, false
 }
 
-func (a *aggregate) judge(name string) *judgeStats {
-	if i, ok := a.judgeIndex[name]; ok {
-		return a.judges[i]
-	}
-	name = strings.Clone(name)
-	j := &judgeStats{Name: name, Slug: slug(name), Versions: map[string]bool{}}
-	a.judgeIndex[name] = len(a.judges)
-	a.judges = append(a.judges, j)
-	return j
-}
-
-// judgeOrder returns the judges in the order they first appeared.
-func (a *aggregate) judgeOrder() []*judgeStats { return a.judges }
-
-// categoryOrder returns the categories: schema.Categories' order first,
-// then any others by name.
-func (a *aggregate) categoryOrder() []*category {
-	var out []*category
-	for _, name := range schema.Categories {
-		if c := a.categories[name]; c != nil {
-			out = append(out, c)
-		}
-	}
-	for _, name := range slices.Sorted(maps.Keys(a.categories)) {
-		if !slices.Contains(schema.Categories, name) {
-			out = append(out, a.categories[name])
-		}
-	}
-	return out
-}
-
 func (a *aggregate) addFailure(f *schema.Failure) {
 	a.failures++
-	if _, ok := a.failStages[f.Stage]; !ok {
-		a.failStages[strings.Clone(f.Stage)] = 0
-	}
-	a.failStages[f.Stage]++
+	a.an.AddFailure(f.Stage)
 }
 
 func (a *aggregate) failureCount() int64 { return a.failures }
-
-// funnel returns the number of generated trajectories left after each
-// judge, in judge order: those whose verdict names none of the judges so
-// far.
-func (a *aggregate) funnel() []int64 {
-	fellAt := make([]int64, len(a.judges))
-	for i := range a.samples {
-		s := &a.samples[i]
-		if s.Status != schema.StatusRejected {
-			continue
-		}
-		first := -1
-		for _, r := range s.Reasons {
-			if k, ok := a.judgeIndex[r.Judge]; ok && (first < 0 || k < first) {
-				first = k
-			}
-		}
-		if first >= 0 {
-			fellAt[first]++
-		}
-	}
-	left := int64(len(a.samples))
-	out := make([]int64, len(a.judges))
-	for k := range a.judges {
-		left -= fellAt[k]
-		out[k] = left
-	}
-	return out
-}
 
 // uniqueSlug returns the file name for a sample id; a second sample with
 // the same id (a version that fails twig verify) gets a numbered one.

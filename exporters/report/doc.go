@@ -20,6 +20,11 @@
 //	img/<id>/r<k>a<j>.png      the canvas after attempt j of region k (0-based)
 //	img/<id>/final.png         the final image
 //
+// The index's statistics (the funnel, the judges' results and rejections,
+// the categories, the failed rows by stage, the policies) are those of
+// package exporters/audit, the ones `twig audit` prints, so the two count
+// alike.
+//
 // Every link and image reference is relative, and the pages load no
 // external script, font or style sheet, so the report opens from disk
 // (file://) with no server as well as from a bucket served over HTTP.

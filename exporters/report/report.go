@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/audit"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -101,7 +102,7 @@ func Write(ctx context.Context, bucket *blob.Bucket, prefix string, in Input, op
 		return w.sum, err
 	}
 	// The index goes last, alone, once everything it links to is there.
-	b, err := w.render("index", w.indexPage(&in.Manifest))
+	b, err := w.render("index", w.indexPage(&in.Manifest, w.audit))
 	if err != nil {
 		return w.sum, err
 	}
@@ -127,6 +128,8 @@ type writer struct {
 	g      *errgroup.Group
 	sum    Summary
 	agg    *aggregate
+	// audit is the version's statistics, once every row has been read.
+	audit *audit.Audit
 }
 
 // stream writes every sample page and image and the failures page, and
@@ -146,6 +149,7 @@ func (w *writer) stream(ctx context.Context, in Input) error {
 	if err := w.failures(ctx, in.Failures); err != nil {
 		return err
 	}
+	w.audit = w.agg.an.Audit(&in.Manifest)
 	return w.lists(ctx)
 }
 
@@ -221,30 +225,30 @@ func (w *writer) lists(ctx context.Context) error {
 		}
 		return strings.Compare(x.Slug, y.Slug)
 	})
-	for _, j := range a.judgeOrder() {
+	for _, j := range w.audit.RejectedByJudge {
 		var rows []listRow
 		for i := range a.samples {
 			s := &a.samples[i]
 			if s.Status != schema.StatusRejected {
 				continue
 			}
-			if rs := s.reasonsBy(j.Name); len(rs) > 0 {
+			if rs := s.reasonsBy(j.Judge); len(rs) > 0 {
 				rows = append(rows, w.listRow(s, rs))
 			}
 		}
-		if err := w.listPages(ctx, "reasons", j.Slug, "Rejected by "+cmp.Or(j.Name, "(none)"), rows); err != nil {
+		if err := w.listPages(ctx, "reasons", slug(j.Judge), "Rejected by "+cmp.Or(j.Judge, "(none)"), rows); err != nil {
 			return err
 		}
 	}
-	for _, c := range a.categoryOrder() {
+	for _, name := range audit.CategoryOrder(w.audit.Categories) {
 		var rows []listRow
 		for i := range a.samples {
 			s := &a.samples[i]
-			if s.Category == c.Name {
+			if s.Category == name {
 				rows = append(rows, w.listRow(s, s.Reasons))
 			}
 		}
-		if err := w.listPages(ctx, "categories", c.Slug, "Category "+cmp.Or(c.Name, "(none)"), rows); err != nil {
+		if err := w.listPages(ctx, "categories", slug(name), "Category "+cmp.Or(name, "(none)"), rows); err != nil {
 			return err
 		}
 	}

@@ -8,8 +8,10 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/audit"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -145,10 +147,10 @@ func (w *writer) samplePage(t *schema.Trajectory, s sampleInfo) sampleView {
 		v.PromptNormalized = t.PromptNormalized
 	}
 	for _, r := range t.Verdict.Reasons {
-		rr := parseReason(r)
-		rv := reasonView{Judge: rr.Judge, Text: rr.Text}
+		judge, text := schema.ParseReason(r)
+		rv := reasonView{Judge: judge, Text: text}
 		if t.Verdict.Status == schema.StatusRejected {
-			rv.Href = "../reasons/" + slug(rr.Judge) + ".html"
+			rv.Href = "../reasons/" + slug(judge) + ".html"
 		}
 		v.Reasons = append(v.Reasons, rv)
 	}
@@ -326,7 +328,8 @@ func counts(m map[string]int64) []count {
 	return out
 }
 
-func (w *writer) indexPage(m *exporters.Manifest) indexView {
+// indexPage is the index of a version with manifest m and statistics au.
+func (w *writer) indexPage(m *exporters.Manifest, au *audit.Audit) indexView {
 	a := w.agg
 	v := indexView{
 		page:       w.page(w.title, ""),
@@ -336,8 +339,8 @@ func (w *writer) indexPage(m *exporters.Manifest) indexView {
 		Stats:      a.stats,
 		Repaint:    fmt.Sprintf("%.1f%%", 100*a.stats.RepaintShare),
 		Failures:   a.failures,
-		FailStages: counts(a.failStages),
-		Policies:   counts(a.policies),
+		FailStages: counts(au.FailedByStage),
+		Policies:   counts(au.Policies),
 	}
 	v.Title = "Audit of " + w.title
 
@@ -360,20 +363,19 @@ func (w *writer) indexPage(m *exporters.Manifest) indexView {
 		v.Warnings = append(v.Warnings, fmt.Sprintf("%d rejected samples have no reason", noReason))
 	}
 
-	// Funnel: seeded → generated → after each judge → accepted.
-	seeded := m.Counts.Seeded
-	if seeded == 0 {
-		seeded = v.Samples + a.failures
+	// Funnel: seeded → generated → after each judge → accepted, as twig
+	// audit counts it.
+	var bars []bar
+	for k, step := range au.Funnel {
+		switch {
+		case k == len(au.Funnel)-1:
+			bars = append(bars, bar{Label: step.Name, Parts: []part{{step.Count, "acc", step.Name}}})
+		case k < 2:
+			bars = append(bars, bar{Label: step.Name, Parts: []part{{step.Count, "bar", step.Name}}})
+		default:
+			bars = append(bars, bar{Label: "passed " + step.Name, Parts: []part{{step.Count, "bar", "passed " + step.Name}}})
+		}
 	}
-	bars := []bar{
-		{Label: "seeded", Parts: []part{{seeded, "bar", "seeded"}}},
-		{Label: "generated", Parts: []part{{v.Samples, "bar", "generated"}}},
-	}
-	left := a.funnel()
-	for k, j := range a.judgeOrder() {
-		bars = append(bars, bar{Label: "passed " + j.Name, Parts: []part{{left[k], "bar", "passed " + j.Name}}})
-	}
-	bars = append(bars, bar{Label: "accepted", Parts: []part{{acc, "acc", "accepted"}}})
 	v.Funnel = newChart("Funnel: samples left after each stage", bars, nil)
 
 	legend := []part{{Class: "acc", Name: "accepted"}, {Class: "rej", Name: "rejected"}}
@@ -398,26 +400,31 @@ func (w *writer) indexPage(m *exporters.Manifest) indexView {
 	v.Critiques = newChart("Critique scores of every critiqued attempt", bars, nil)
 
 	bars = nil
-	for _, c := range a.categoryOrder() {
-		bars = append(bars, bar{Label: cmp.Or(c.Name, "(none)"), Parts: []part{{c.Accepted, "acc", "accepted"}, {c.Rejected, "rej", "rejected"}, {c.Other, "bar", "other"}}})
-		v.CatRows = append(v.CatRows, categoryRow{Name: c.Name, Href: "categories/" + c.Slug + ".html",
-			Accepted: c.Accepted, Rejected: c.Rejected, Total: c.Accepted + c.Rejected + c.Other})
+	for _, name := range audit.CategoryOrder(au.Categories) {
+		c := au.Categories[name]
+		var total int64
+		for _, n := range c {
+			total += n
+		}
+		acc, rej := c[schema.StatusAccepted], c[schema.StatusRejected]
+		bars = append(bars, bar{Label: cmp.Or(name, "(none)"), Parts: []part{{acc, "acc", "accepted"}, {rej, "rej", "rejected"}, {total - acc - rej, "bar", "other"}}})
+		v.CatRows = append(v.CatRows, categoryRow{Name: name, Href: "categories/" + slug(name) + ".html",
+			Accepted: acc, Rejected: rej, Total: total})
 	}
 	v.Categories = newChart("Samples by category", bars, legend)
 
-	for _, j := range a.judgeOrder() {
-		r := judgeRow{Name: j.Name, Judged: j.Judged, OwnFail: j.OwnFail, Rejected: j.Rejected, Mean: "–"}
-		if j.Rejected > 0 {
-			r.Href = "reasons/" + j.Slug + ".html"
+	rejected := map[string]int64{}
+	for _, j := range au.RejectedByJudge {
+		rejected[j.Judge] = j.Rejected
+	}
+	for _, j := range au.Judges {
+		r := judgeRow{Name: j.Judge, Judged: j.Results, OwnFail: j.Results - j.Pass, Rejected: rejected[j.Judge], Mean: "–",
+			Versions: strings.Join(j.Versions, ", ")}
+		if r.Rejected > 0 {
+			r.Href = "reasons/" + slug(j.Judge) + ".html"
 		}
-		if j.Judged > 0 {
-			r.Mean = score(j.ScoreSum / float64(j.Judged))
-		}
-		for _, ver := range slices.Sorted(maps.Keys(j.Versions)) {
-			if r.Versions != "" {
-				r.Versions += ", "
-			}
-			r.Versions += ver
+		if j.Scores.N > 0 {
+			r.Mean = score(j.Scores.Mean)
 		}
 		v.Judges = append(v.Judges, r)
 	}

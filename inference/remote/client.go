@@ -16,6 +16,7 @@ import (
 
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/internal/retry"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -201,7 +202,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 			Op:         op,
 			Code:       resp.StatusCode,
 			Message:    errorMessage(b),
-			RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+			RetryAfter: retry.Hint(resp.Header, resp.StatusCode, time.Now()),
 		}
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))

@@ -31,12 +31,15 @@
 // context being done ([Canceled]). A permanent failure is returned at
 // once; a transient one is retried up to [PoolOptions].Retries times, on
 // another endpoint when one is available, after a backoff with full jitter
-// (uniform in [0, min(BackoffMax, BackoffBase*2^(r-1))] before retry r). A
-// Retry-After header, capped by BackoffMax, keeps its endpoint out of
-// every call's choice until it has passed; a call whose only candidates
-// are cooling down waits for them. When the retries are spent, the last
-// error is returned, wrapped ("remote generate: gave up after 6 attempts:
-// worker http://gpu0:8420 generate: 503 service unavailable: loading").
+// (uniform in [0, min(BackoffMax, BackoffBase*2^(r-1))) before retry r;
+// the policy and the header parsing are internal/retry's). A Retry-After
+// header, capped by BackoffMax, keeps its endpoint out of every call's
+// choice until it has passed; a call whose only candidates are cooling
+// down waits for them. [Pool.Info], which retries each endpoint on
+// itself, waits the Retry-After (capped likewise) instead of the
+// backoff. When the retries are spent, the last error is returned,
+// wrapped ("remote generate: gave up after 6 attempts: worker
+// http://gpu0:8420 generate: 503 service unavailable: loading").
 //
 // # Health
 //

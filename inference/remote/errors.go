@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twigdata/twig/internal/retry"
 )
 
 // StatusError is a call that a worker answered with an error status. It
@@ -21,8 +23,8 @@ type StatusError struct {
 	// Message is the worker's error message (the protocol's
 	// error.message), or the start of the body when it is not JSON.
 	Message string
-	// RetryAfter is the wait the worker asked for with a Retry-After
-	// header; 0 if none.
+	// RetryAfter is the wait the worker asked for with a Retry-After (or
+	// retry-after-ms) header, as internal/retry's Hint reads it; 0 if none.
 	RetryAfter time.Duration
 }
 
@@ -41,16 +43,10 @@ func (e *StatusError) Error() string {
 }
 
 // Temporary reports whether the same call may succeed later: true for 429
-// (overloaded), 500, 502, 503 (loading or overloaded) and 504, false for
-// the other statuses, which say that the request is wrong.
-func (e *StatusError) Temporary() bool {
-	switch e.Code {
-	case http.StatusTooManyRequests, http.StatusInternalServerError, http.StatusBadGateway,
-		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
-}
+// (overloaded), 500, 502, 503 (loading or overloaded) and 504
+// ([retry.TemporaryStatus]), false for the other statuses, which say that
+// the request is wrong.
+func (e *StatusError) Temporary() bool { return retry.TemporaryStatus(e.Code) }
 
 // Kind classifies the calls that got no usable answer.
 type Kind int
@@ -160,26 +156,4 @@ func IsTransient(err error) bool {
 	}
 	var ue *UnavailableError
 	return errors.As(err, &ue)
-}
-
-// parseRetryAfter reads a Retry-After header: delay seconds or an HTTP
-// date. It returns 0 when the header is absent or malformed.
-func parseRetryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
-		if s <= 0 {
-			return 0
-		}
-		if s > int64(24*time.Hour/time.Second) {
-			s = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }

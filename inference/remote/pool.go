@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/internal/retry"
 )
 
 var (
@@ -33,9 +33,9 @@ type PoolOptions struct {
 	// for transient failures only. Default 5; negative means none.
 	Retries int
 	// BackoffBase and BackoffMax shape the wait before retry r: a uniform
-	// random duration in [0, min(BackoffMax, BackoffBase*2^(r-1))] (full
-	// jitter). BackoffMax also caps a worker's Retry-After. Defaults 200ms
-	// and 30s.
+	// random duration in [0, min(BackoffMax, BackoffBase*2^(r-1))) (full
+	// jitter, see internal/retry). BackoffMax also caps a worker's
+	// Retry-After. Defaults 200ms and 30s.
 	BackoffBase time.Duration
 	BackoffMax  time.Duration
 	// HealthInterval is the period of the background health checker,
@@ -108,6 +108,7 @@ type endpoint struct {
 // documentation for the policies.
 type Pool struct {
 	opts          PoolOptions
+	retry         retry.Policy // from opts: attempts and backoff of one call
 	eps           []*endpoint
 	ownTransport  *http.Transport // nil when the caller gave HTTPClient
 	healthTimeout time.Duration
@@ -158,6 +159,7 @@ func NewPool(endpoints []string, opts PoolOptions) (*Pool, error) {
 	}
 	p := &Pool{
 		opts:          opts,
+		retry:         retry.Policy{Attempts: 1 + opts.Retries, Base: opts.BackoffBase, Max: opts.BackoffMax},
 		healthTimeout: min(opts.Timeout, maxHealthTimeout),
 		probeGap:      min(opts.BackoffBase, time.Second),
 		changed:       make(chan struct{}),
@@ -250,12 +252,14 @@ func (p *Pool) Encode(ctx context.Context, png []byte) ([]int32, error) {
 
 // do runs call on a picked endpoint, retrying transient failures.
 func (p *Pool) do(ctx context.Context, op string, call func(context.Context, *Client) error) error {
-	attempts := 1 + p.opts.Retries
+	attempts := p.retry.Attempts
 	tried := make(map[*endpoint]bool, len(p.eps))
 	var last error
 	for a := 1; a <= attempts; a++ {
+		// A Retry-After is not waited here: it cools its endpoint down, and
+		// acquire picks another one or waits for the cooldown.
 		if a > 1 {
-			if err := sleep(ctx, p.backoff(a-1)); err != nil {
+			if err := retry.Sleep(ctx, p.retry.Backoff(a-1)); err != nil {
 				return fmt.Errorf("remote %s: waiting to retry: %w", op, err)
 			}
 		}
@@ -426,16 +430,6 @@ func (p *Pool) signalLocked() {
 	p.changed = make(chan struct{})
 }
 
-// backoff returns the full-jitter wait before retry r (r >= 1).
-func (p *Pool) backoff(r int) time.Duration {
-	ceil := p.opts.BackoffBase
-	for i := 1; i < r && ceil < p.opts.BackoffMax; i++ {
-		ceil *= 2
-	}
-	ceil = min(ceil, p.opts.BackoffMax)
-	return time.Duration(rand.Int64N(int64(ceil) + 1))
-}
-
 func (p *Pool) observe(o Observation) {
 	if p.opts.Observer != nil {
 		p.opts.Observer(o)
@@ -457,21 +451,6 @@ func statusOf(err error) int {
 		return http.StatusOK
 	}
 	return 0
-}
-
-// sleep waits d or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Info asks every endpoint which model it serves, retrying transient
@@ -583,31 +562,28 @@ func (p *Pool) agree(infos []worker.Info, eps []*endpoint) (worker.Info, error) 
 }
 
 // infoFrom asks one endpoint for its info, retrying transient failures
-// with backoff, honouring Retry-After up to BackoffMax.
+// with backoff, or after the worker's Retry-After (at most BackoffMax).
 func (p *Pool) infoFrom(ctx context.Context, ep *endpoint) (worker.Info, error) {
-	attempts := 1 + p.opts.Retries
-	var last error
-	for a := 1; a <= attempts; a++ {
-		if a > 1 {
-			d := p.backoff(a - 1)
-			var se *StatusError
-			if errors.As(last, &se) {
-				d = max(d, min(se.RetryAfter, p.opts.BackoffMax))
-			}
-			if err := sleep(ctx, d); err != nil {
-				return worker.Info{}, fmt.Errorf("worker %s info: waiting to retry: %w", ep.client.Endpoint, err)
-			}
-		}
+	var info worker.Info
+	a := 0
+	err := p.retry.Do(ctx, retry.Classifier{Transient: IsTransient, Hint: p.retryAfter}, func() (err error) {
+		a++
 		start := time.Now()
-		info, err := ep.client.Info(ctx)
+		info, err = ep.client.Info(ctx)
 		p.observe(Observation{Endpoint: ep.client.Endpoint, Op: OpInfo, Attempt: a, Latency: time.Since(start), Code: statusOf(err), Err: err})
-		if err == nil {
-			return info, nil
-		}
-		if !IsTransient(err) {
-			return worker.Info{}, err
-		}
-		last = err
+		return err
+	})
+	if err != nil {
+		return worker.Info{}, err
 	}
-	return worker.Info{}, fmt.Errorf("gave up after %d attempts: %w", attempts, last)
+	return info, nil
+}
+
+// retryAfter is the wait a worker asked for with err, at most BackoffMax.
+func (p *Pool) retryAfter(err error) time.Duration {
+	var se *StatusError
+	if errors.As(err, &se) {
+		return min(se.RetryAfter, p.opts.BackoffMax)
+	}
+	return 0
 }

@@ -89,67 +89,48 @@ func (b *Budget) Check() error {
 	return nil
 }
 
-// BudgetReasoner makes the calls of another reasoner spend a [Budget]:
-// a call fails fast once the budget is exhausted, and each answer's
-// usage is charged.
-type BudgetReasoner struct {
-	next   inference.Reasoner
+// BudgetCompleter makes the calls of another [Completer] spend a
+// [Budget]: a call fails fast once the budget is exhausted; each answer's
+// usage is charged, and each image drawn at Prices.PerImage.
+type BudgetCompleter struct {
+	next   Completer
 	budget *Budget
 }
 
-var _ inference.Reasoner = (*BudgetReasoner)(nil)
+var _ Completer = (*BudgetCompleter)(nil)
 
-// NewBudgetReasoner returns next spending b.
-func NewBudgetReasoner(next inference.Reasoner, b *Budget) *BudgetReasoner {
-	return &BudgetReasoner{next: next, budget: b}
+// NewBudgetCompleter returns next spending b.
+func NewBudgetCompleter(next Completer, b *Budget) *BudgetCompleter {
+	return &BudgetCompleter{next: next, budget: b}
 }
 
-// Think checks the budget, calls next.Think and charges its usage.
-func (r *BudgetReasoner) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
-	if err := r.budget.Check(); err != nil {
-		return inference.Reply{}, fmt.Errorf("think: %w", err)
+// Complete checks the budget, makes the call and charges what it cost.
+func (c *BudgetCompleter) Complete(ctx context.Context, call Call) (Result, error) {
+	if err := c.budget.Check(); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", call.Op, err)
 	}
-	reply, err := r.next.Think(ctx, req)
-	if u, ok := usageOf(reply.Usage, err); ok {
-		r.budget.Charge(u)
+	res, err := c.next.Complete(ctx, call)
+	if call.Op == inference.RoleDraw {
+		if err == nil {
+			c.budget.ChargeImages(1)
+		}
+	} else if u, ok := usageOf(res.Reply.Usage, err); ok {
+		c.budget.Charge(u)
 	}
-	return reply, err
+	return res, err
 }
 
-// Critique checks the budget, calls next.Critique and charges its usage.
-func (r *BudgetReasoner) Critique(ctx context.Context, req inference.CritiqueRequest) (inference.Reply, error) {
-	if err := r.budget.Check(); err != nil {
-		return inference.Reply{}, fmt.Errorf("critique: %w", err)
-	}
-	reply, err := r.next.Critique(ctx, req)
-	if u, ok := usageOf(reply.Usage, err); ok {
-		r.budget.Charge(u)
-	}
-	return reply, err
+// NewBudgetReasoner returns next spending b (see [BudgetCompleter]).
+func NewBudgetReasoner(next inference.Reasoner, b *Budget) inference.Reasoner {
+	return AsReasoner(NewBudgetCompleter(reasonerCompleter(next), b))
 }
 
-// BudgetDrawer makes the calls of a drawer spend a [Budget] at
-// Prices.PerImage per image.
-type BudgetDrawer struct {
-	next   inference.Drawer
-	budget *Budget
+// NewBudgetDrawer returns next spending b, Prices.PerImage per image.
+func NewBudgetDrawer(next inference.Drawer, b *Budget) inference.Drawer {
+	return AsDrawer(NewBudgetCompleter(drawerCompleter(next), b))
 }
 
-var _ inference.Drawer = (*BudgetDrawer)(nil)
-
-// NewBudgetDrawer returns next spending b.
-func NewBudgetDrawer(next inference.Drawer, b *Budget) *BudgetDrawer {
-	return &BudgetDrawer{next: next, budget: b}
-}
-
-// Draw checks the budget, calls next.Draw and charges one image.
-func (d *BudgetDrawer) Draw(ctx context.Context, req inference.DrawRequest) (inference.DrawResponse, error) {
-	if err := d.budget.Check(); err != nil {
-		return inference.DrawResponse{}, fmt.Errorf("draw: %w", err)
-	}
-	resp, err := d.next.Draw(ctx, req)
-	if err == nil {
-		d.budget.ChargeImages(1)
-	}
-	return resp, err
+// NewBudgetViewer returns next spending b.
+func NewBudgetViewer(next inference.Viewer, b *Budget) inference.Viewer {
+	return AsViewer(NewBudgetCompleter(viewerCompleter(next), b))
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twigdata/twig/inference"
 	"github.com/twigdata/twig/internal/redact"
+	"github.com/twigdata/twig/internal/retry"
 	"github.com/twigdata/twig/schema"
 )
 
@@ -103,10 +104,11 @@ func WithHTTPClient(hc *http.Client) Option {
 	return func(o *options) { o.httpClient = hc }
 }
 
-// Client is an [inference.Reasoner] backed by an OpenAI-compatible chat
-// completions endpoint. Each Think or Critique is one HTTP request; the
-// client never retries, waits or counts: wrap it in [RetryReasoner],
-// [LimitReasoner] and [BudgetReasoner] for that. A Client is safe for
+// Client is an [inference.Reasoner] and an [inference.Viewer] backed by an
+// OpenAI-compatible chat completions endpoint. Each call is one HTTP
+// request; the client never retries, waits or counts: wrap it in
+// [RetryCompleter], [LimitCompleter] and [BudgetCompleter] for that (see
+// [Wrap], or NewRetryReasoner and the like). A Client is safe for
 // concurrent use.
 type Client struct {
 	cfg     Config
@@ -134,28 +136,39 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	return &Client{cfg: cfg, caller: cl, timeout: timeoutOf(cfg.Timeout)}, nil
 }
 
-// Think sends one chat completion: a user message with the instruction
-// and, when there is one, the canvas as a PNG data URL.
-func (c *Client) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
-	msgs := []openai.ChatCompletionMessage{c.userMessage(req.Instruction, req.Canvas)}
-	return c.complete(ctx, "think", msgs, req.Temperature, req.MaxTokens, req.Seed)
+var _ Completer = (*Client)(nil)
+
+// Complete sends one chat completion for a think, critique or judge call:
+// a user message with the instruction and, when there is one, the canvas
+// (or the judged image) as a PNG data URL. When the request's Unparsed is
+// not empty it sends the correction conversation instead: the
+// instruction, the last unparsed answer as the assistant's, and
+// [FormatReminder] (critique) or [ViewFormatReminder] (judge). A Client
+// cannot draw: a draw call fails.
+func (c *Client) Complete(ctx context.Context, call Call) (Result, error) {
+	ch, ok := call.chat()
+	if !ok {
+		return Result{}, unsupported("a chat completion client", call)
+	}
+	msgs := []openai.ChatCompletionMessage{c.userMessage(ch.instruction, ch.image)}
+	if ch.reminder != "" {
+		msgs = append(msgs,
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: ch.answer},
+			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: ch.reminder})
+	}
+	reply, err := c.complete(ctx, call.Op, msgs, ch.temperature, ch.maxTokens, ch.seed)
+	return Result{Reply: reply}, err
 }
 
-// Critique sends one chat completion like Think. When req.Unparsed is not
-// empty it sends a correction conversation instead: the instruction, the
-// last unparsed answer as the assistant's, and [FormatReminder].
+// Think sends one chat completion (see [Client.Complete]).
+func (c *Client) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
+	return reasonerOf{c}.Think(ctx, req)
+}
+
+// Critique sends one chat completion like Think, or the correction
+// conversation when req.Unparsed is not empty (see [Client.Complete]).
 func (c *Client) Critique(ctx context.Context, req inference.CritiqueRequest) (inference.Reply, error) {
-	msgs := []openai.ChatCompletionMessage{c.userMessage(req.Instruction, req.Canvas)}
-	if n := len(req.Unparsed); n > 0 {
-		last := req.Unparsed[n-1]
-		if strings.TrimSpace(last) == "" {
-			last = "(no answer)" // an assistant message needs content
-		}
-		msgs = append(msgs,
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: last},
-			openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: FormatReminder})
-	}
-	return c.complete(ctx, "critique", msgs, req.Temperature, req.MaxTokens, req.Seed)
+	return reasonerOf{c}.Critique(ctx, req)
 }
 
 // userMessage is the instruction, with the canvas attached when non-nil.
@@ -301,7 +314,7 @@ func (c caller) call(ctx context.Context, op string, timeout time.Duration, send
 		e.Timeout = true
 	}
 	if e.StatusCode != 0 {
-		e.RetryAfter = hint(x.header, e.StatusCode, x.at)
+		e.RetryAfter = retry.Hint(x.header, e.StatusCode, x.at)
 	}
 	return e
 }

@@ -65,14 +65,18 @@ const DefaultDrawTimeout = 5 * time.Minute
 // Drawer is an [inference.Drawer] backed by an OpenAI-compatible image
 // generation endpoint (POST /images/generations), for the teacher-image
 // route. Like [Client] it makes one request per call and never retries;
-// wrap it in [RetryDrawer], [LimitDrawer] and [BudgetDrawer].
+// wrap it in [RetryCompleter], [LimitCompleter] and [BudgetCompleter] (see
+// [Wrap], or NewRetryDrawer and the like).
 type Drawer struct {
 	cfg     DrawerConfig
 	caller  caller
 	timeout time.Duration
 }
 
-var _ inference.Drawer = (*Drawer)(nil)
+var (
+	_ inference.Drawer = (*Drawer)(nil)
+	_ Completer        = (*Drawer)(nil)
+)
 
 // NewDrawer returns a drawer for cfg.
 func NewDrawer(cfg DrawerConfig, opts ...Option) (*Drawer, error) {
@@ -136,6 +140,15 @@ func (d *Drawer) Draw(ctx context.Context, req inference.DrawRequest) (inference
 		return inference.DrawResponse{}, fail("encode png: %v", err)
 	}
 	return inference.DrawResponse{PNG: buf.Bytes(), Model: d.cfg.Model}, nil
+}
+
+// Complete makes a draw call with Draw; a Drawer makes no other call.
+func (d *Drawer) Complete(ctx context.Context, call Call) (Result, error) {
+	if call.Op != inference.RoleDraw {
+		return Result{}, unsupported("an image generation client", call)
+	}
+	img, err := d.Draw(ctx, call.Draw)
+	return Result{Image: img}, err
 }
 
 func gptImage(model string) bool {

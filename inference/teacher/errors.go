@@ -7,18 +7,19 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/twigdata/twig/internal/retry"
 	"github.com/twigdata/twig/schema"
 )
 
 // ErrBudgetExhausted is returned, wrapped, by every call through a
-// [BudgetReasoner] or [BudgetDrawer] once its [Budget] is spent. The
+// [BudgetCompleter] (NewBudgetReasoner, NewBudgetDrawer, NewBudgetViewer)
+// once its [Budget] is spent. The
 // pipeline branches on it (errors.Is) to stop starting new trajectories.
 var ErrBudgetExhausted = errors.New("budget exhausted")
 
@@ -37,9 +38,9 @@ type Error struct {
 	StatusCode int
 	// Timeout says the attempt ran past the configured timeout.
 	Timeout bool
-	// RetryAfter is the wait the server asked for (Retry-After,
-	// retry-after-ms, or on 429 the x-ratelimit-reset-* headers); 0 if
-	// none.
+	// RetryAfter is the wait the server asked for (retry-after-ms,
+	// Retry-After, or on 429 the x-ratelimit-reset-* headers, as
+	// internal/retry's Hint reads them); 0 if none.
 	RetryAfter time.Duration
 	// Err is the underlying error.
 	Err error
@@ -106,13 +107,11 @@ func errorText(err error) string {
 	return err.Error()
 }
 
+// temporaryStatus reports whether an API's answer may change if asked
+// again: [retry.TemporaryStatus], or 408, which an API server sends when
+// the request body came too slowly.
 func temporaryStatus(code int) bool {
-	switch code {
-	case http.StatusRequestTimeout, http.StatusTooManyRequests, http.StatusInternalServerError,
-		http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		return true
-	}
-	return false
+	return code == http.StatusRequestTimeout || retry.TemporaryStatus(code)
 }
 
 // connectionError reports whether err is a broken or refused connection or
@@ -223,49 +222,4 @@ func usageOf(u schema.Usage, err error) (schema.Usage, bool) {
 		return e.Usage, true
 	}
 	return schema.Usage{}, false
-}
-
-// hint reads the wait a response asks for, in this order: retry-after-ms
-// (milliseconds), Retry-After (seconds or an HTTP date) and, on 429 only,
-// x-ratelimit-reset-requests and x-ratelimit-reset-tokens (Go durations
-// such as "1s", "6m0s", "20ms"; the later of the limits that are used up,
-// or of both when the remaining counts are not given). It returns 0 when
-// none is present or readable.
-func hint(h http.Header, status int, now time.Time) time.Duration {
-	if h == nil {
-		return 0
-	}
-	if v := h.Get("retry-after-ms"); v != "" {
-		if ms, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil && ms > 0 {
-			return time.Duration(ms * float64(time.Millisecond))
-		}
-	}
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.ParseFloat(v, 64); err == nil {
-			if s > 0 {
-				return time.Duration(s * float64(time.Second))
-			}
-		} else if t, err := http.ParseTime(v); err == nil {
-			if d := t.Sub(now); d > 0 {
-				return d
-			}
-		}
-	}
-	if status != http.StatusTooManyRequests {
-		return 0
-	}
-	var d time.Duration
-	for _, kind := range []string{"requests", "tokens"} {
-		reset, err := time.ParseDuration(strings.TrimSpace(h.Get("x-ratelimit-reset-" + kind)))
-		if err != nil || reset <= 0 {
-			continue
-		}
-		if rem := strings.TrimSpace(h.Get("x-ratelimit-remaining-" + kind)); rem != "" {
-			if n, err := strconv.Atoi(rem); err == nil && n > 0 {
-				continue // this limit is not the one that was hit
-			}
-		}
-		d = max(d, reset)
-	}
-	return d
 }

@@ -74,23 +74,40 @@ type Cost struct {
 // tokenisers, and errs high for code-free prose; it needs no tokeniser.
 func EstimateTokens(text string) int { return (len(text) + 3) / 4 }
 
-// ThinkCost is the cost [LimitReasoner] charges for req: the
-// instruction's [EstimateTokens], ImageTokens for a canvas and a fixed
-// per-message overhead; and req.MaxTokens (or OutputReserve) of output.
-func (l Limits) ThinkCost(req inference.ThinkRequest) Cost {
+// Cost is what [LimitCompleter] charges for call. A think, critique or
+// judge call costs its instruction's [EstimateTokens], ImageTokens for an
+// attached image and a fixed per-message overhead, plus, for a correction
+// turn, the last unparsed answer and the format reminder (two more
+// messages); and its MaxTokens (or OutputReserve) of output. A draw call
+// costs no tokens, only its request.
+func (l Limits) Cost(call Call) Cost {
+	ch, ok := call.chat()
+	if !ok {
+		return Cost{}
+	}
 	l = l.withDefaults()
-	return Cost{InputTokens: l.input(1, req.Canvas != nil, req.Instruction), OutputTokens: l.output(req.MaxTokens)}
+	in := l.input(1, ch.image != nil, ch.instruction)
+	if ch.reminder != "" {
+		in += l.input(2, false, ch.answer, ch.reminder)
+	}
+	return Cost{InputTokens: in, OutputTokens: l.output(ch.maxTokens)}
 }
 
-// CritiqueCost is ThinkCost for a critique; a correction turn adds the
-// last unparsed answer and [FormatReminder].
+// ThinkCost is the [Limits.Cost] of a think call.
+func (l Limits) ThinkCost(req inference.ThinkRequest) Cost {
+	return l.Cost(Call{Op: inference.RoleThink, Think: req})
+}
+
+// CritiqueCost is the [Limits.Cost] of a critique call; a correction turn
+// adds the last unparsed answer and [FormatReminder].
 func (l Limits) CritiqueCost(req inference.CritiqueRequest) Cost {
-	l = l.withDefaults()
-	in := l.input(1, req.Canvas != nil, req.Instruction)
-	if n := len(req.Unparsed); n > 0 {
-		in += l.input(2, false, req.Unparsed[n-1], FormatReminder)
-	}
-	return Cost{InputTokens: in, OutputTokens: l.output(req.MaxTokens)}
+	return l.Cost(Call{Op: inference.RoleCritique, Critique: req})
+}
+
+// ViewCost is the [Limits.Cost] of a judge call; a correction turn adds
+// the last unparsed answer and [ViewFormatReminder].
+func (l Limits) ViewCost(req inference.ViewRequest) Cost {
+	return l.Cost(Call{Op: inference.RoleJudge, View: req})
 }
 
 func (l Limits) input(messages int, image bool, texts ...string) int {
@@ -115,9 +132,9 @@ func (l Limits) output(maxTokens int) int {
 // window is a sliding log: a request is admitted only when the requests
 // (tokens) counted during the last Per, plus its own, stay within the
 // limit. A request counts from its admission until Per (plus
-// Limits.Margin, for network delay) after it was sent: when the wrapped reasoner is a [Client] or [Drawer], "sent" is
-// when the HTTP request was written (an httptrace hook), otherwise the
-// admission. So no window of length Per on the server's clock holds more
+// Limits.Margin, for network delay) after it was sent: when the wrapped
+// Completer is a [Client] or [Drawer], "sent" is when the HTTP request
+// was written (an httptrace hook), otherwise the admission. So no window of length Per on the server's clock holds more
 // than the limit, however long a request waited for a connection.
 // Waiters are served in arrival order, so a large request is not starved
 // by small ones. A Limiter is safe for concurrent use; share one per
@@ -423,42 +440,33 @@ func SharedLimiter(endpoint, model string, l Limits) *Limiter {
 	return shared.Get(endpoint, model, l)
 }
 
-// LimitReasoner makes every call of another reasoner wait for a
-// [Limiter]: one request, its estimated input tokens ([Limits.ThinkCost],
-// [Limits.CritiqueCost]), its output reservation and a concurrency slot.
-// When the answer arrives, its usage replaces the estimates.
-type LimitReasoner struct {
-	next inference.Reasoner
+// LimitCompleter makes every call of another [Completer] wait for a
+// [Limiter]: one request, its estimated input tokens and its output
+// reservation ([Limits.Cost]) and a concurrency slot. When the answer
+// arrives, its usage replaces the estimates. A draw call takes one
+// request and a slot (image endpoints limit images per minute: set
+// Limits.Requests to that).
+type LimitCompleter struct {
+	next Completer
 	lim  *Limiter
 }
 
-var _ inference.Reasoner = (*LimitReasoner)(nil)
+var _ Completer = (*LimitCompleter)(nil)
 
-// NewLimitReasoner returns next limited by lim.
-func NewLimitReasoner(next inference.Reasoner, lim *Limiter) *LimitReasoner {
-	return &LimitReasoner{next: next, lim: lim}
+// NewLimitCompleter returns next limited by lim.
+func NewLimitCompleter(next Completer, lim *Limiter) *LimitCompleter {
+	return &LimitCompleter{next: next, lim: lim}
 }
 
-// Think waits for the limiter, then calls next.Think.
-func (r *LimitReasoner) Think(ctx context.Context, req inference.ThinkRequest) (inference.Reply, error) {
-	p, err := r.lim.Acquire(ctx, r.lim.limits.ThinkCost(req))
+// Complete waits for the limiter, then makes the call.
+func (c *LimitCompleter) Complete(ctx context.Context, call Call) (Result, error) {
+	p, err := c.lim.Acquire(ctx, c.lim.limits.Cost(call))
 	if err != nil {
-		return inference.Reply{}, fmt.Errorf("think: %w", err)
+		return Result{}, fmt.Errorf("%s: %w", call.Op, err)
 	}
-	reply, err := r.next.Think(withPermit(ctx, p), req)
-	done(p, reply.Usage, err)
-	return reply, err
-}
-
-// Critique waits for the limiter, then calls next.Critique.
-func (r *LimitReasoner) Critique(ctx context.Context, req inference.CritiqueRequest) (inference.Reply, error) {
-	p, err := r.lim.Acquire(ctx, r.lim.limits.CritiqueCost(req))
-	if err != nil {
-		return inference.Reply{}, fmt.Errorf("critique: %w", err)
-	}
-	reply, err := r.next.Critique(withPermit(ctx, p), req)
-	done(p, reply.Usage, err)
-	return reply, err
+	res, err := c.next.Complete(withPermit(ctx, p), call)
+	done(p, res.Reply.Usage, err)
+	return res, err
 }
 
 // done settles p with what the call cost: its usage when the server
@@ -475,28 +483,18 @@ func done(p *Permit, u schema.Usage, err error) {
 	}
 }
 
-// LimitDrawer makes every call of a drawer wait for a [Limiter]: one
-// request and a concurrency slot (image endpoints limit images per
-// minute; set Limits.Requests to that).
-type LimitDrawer struct {
-	next inference.Drawer
-	lim  *Limiter
+// NewLimitReasoner returns next limited by lim (see [LimitCompleter]).
+func NewLimitReasoner(next inference.Reasoner, lim *Limiter) inference.Reasoner {
+	return AsReasoner(NewLimitCompleter(reasonerCompleter(next), lim))
 }
 
-var _ inference.Drawer = (*LimitDrawer)(nil)
-
-// NewLimitDrawer returns next limited by lim.
-func NewLimitDrawer(next inference.Drawer, lim *Limiter) *LimitDrawer {
-	return &LimitDrawer{next: next, lim: lim}
+// NewLimitDrawer returns next limited by lim: one request and a slot per
+// image.
+func NewLimitDrawer(next inference.Drawer, lim *Limiter) inference.Drawer {
+	return AsDrawer(NewLimitCompleter(drawerCompleter(next), lim))
 }
 
-// Draw waits for the limiter, then calls next.Draw.
-func (d *LimitDrawer) Draw(ctx context.Context, req inference.DrawRequest) (inference.DrawResponse, error) {
-	p, err := d.lim.Acquire(ctx, Cost{})
-	if err != nil {
-		return inference.DrawResponse{}, fmt.Errorf("draw: %w", err)
-	}
-	resp, err := d.next.Draw(withPermit(ctx, p), req)
-	p.Done(nil)
-	return resp, err
+// NewLimitViewer returns next limited by lim.
+func NewLimitViewer(next inference.Viewer, lim *Limiter) inference.Viewer {
+	return AsViewer(NewLimitCompleter(viewerCompleter(next), lim))
 }

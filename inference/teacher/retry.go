@@ -2,11 +2,10 @@ package teacher
 
 import (
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"time"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/internal/retry"
 )
 
 // RetryPolicy bounds retries. The zero value means the defaults below.
@@ -32,123 +31,67 @@ const (
 	DefaultMaxWait     = 5 * time.Minute
 )
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
-	if p.MaxAttempts <= 0 {
-		p.MaxAttempts = DefaultMaxAttempts
+// policy is p, defaults filled in, as the retry toolkit's policy.
+func (p RetryPolicy) policy() retry.Policy {
+	q := retry.Policy{Attempts: p.MaxAttempts, Base: p.BaseDelay, Max: p.MaxDelay, MaxWait: p.MaxWait}
+	if q.Attempts <= 0 {
+		q.Attempts = DefaultMaxAttempts
 	}
-	if p.BaseDelay <= 0 {
-		p.BaseDelay = DefaultBaseDelay
+	if q.Base <= 0 {
+		q.Base = DefaultBaseDelay
 	}
-	if p.MaxDelay <= 0 {
-		p.MaxDelay = DefaultMaxDelay
+	if q.Max <= 0 {
+		q.Max = DefaultMaxDelay
 	}
-	if p.MaxWait <= 0 {
-		p.MaxWait = DefaultMaxWait
+	if q.MaxWait <= 0 {
+		q.MaxWait = DefaultMaxWait
 	}
-	return p
+	return q
 }
 
-// backoff is the full-jitter wait before attempt n+1, after n failures.
-func (p RetryPolicy) backoff(n int) time.Duration {
-	ceiling := p.MaxDelay
-	if n-1 < 30 {
-		ceiling = min(p.MaxDelay, p.BaseDelay<<(n-1))
-	}
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling)
-}
+// classifier is what the teachers retry ([Transient]) and the wait their
+// servers ask for ([Error].RetryAfter).
+var classifier = retry.Classifier{Transient: Transient, Hint: retryAfter}
 
-// do runs call until it succeeds, fails permanently (see [Transient]),
-// the attempts or the wait budget run out, or ctx is done. A server's wait
-// hint is honoured, with up to 10% jitter added so that callers told the
-// same wait do not come back together.
-func (p RetryPolicy) do(ctx context.Context, call func(context.Context) error) error {
-	p = p.withDefaults()
-	var waited time.Duration
-	for n := 1; ; n++ {
-		err := call(ctx)
-		if err == nil || ctx.Err() != nil || !Transient(err) {
-			return err
-		}
-		if n >= p.MaxAttempts {
-			return fmt.Errorf("gave up after attempt %d: %w", n, err)
-		}
-		wait := p.backoff(n)
-		if h := retryAfter(err); h > 0 {
-			wait = h + rand.N(h/10+1)
-		}
-		if waited+wait > p.MaxWait {
-			return fmt.Errorf("gave up after attempt %d (waiting %s more would pass the retry wait limit of %s): %w",
-				n, wait.Round(time.Millisecond), p.MaxWait, err)
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return fmt.Errorf("gave up after attempt %d (the context ends before the next one): %w", n, err)
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("waiting to retry after attempt %d: %w (last error: %w)", n, ctx.Err(), err)
-		}
-		waited += wait
-	}
-}
-
-// RetryReasoner retries the calls of another reasoner that fail
+// RetryCompleter retries the calls of another [Completer] that fail
 // transiently (see [Transient]): 408, 429, 500, 502, 503 and 504 answers,
-// timeouts and broken connections. Put it outside a [LimitReasoner], so
-// that every attempt waits for the rate limits.
-type RetryReasoner struct {
-	next   inference.Reasoner
-	policy RetryPolicy
+// timeouts and broken connections. It waits what the server asks for, or
+// else a full-jitter backoff (see internal/retry). Put it outside a
+// [LimitCompleter], so that every attempt waits for the rate limits.
+type RetryCompleter struct {
+	next   Completer
+	policy retry.Policy
 }
 
-var _ inference.Reasoner = (*RetryReasoner)(nil)
+var _ Completer = (*RetryCompleter)(nil)
 
-// NewRetryReasoner returns next with retries under policy.
-func NewRetryReasoner(next inference.Reasoner, policy RetryPolicy) *RetryReasoner {
-	return &RetryReasoner{next: next, policy: policy}
+// NewRetryCompleter returns next with retries under p.
+func NewRetryCompleter(next Completer, p RetryPolicy) *RetryCompleter {
+	return &RetryCompleter{next: next, policy: p.policy()}
 }
 
-// Think calls next.Think until it succeeds or the policy gives up.
-func (r *RetryReasoner) Think(ctx context.Context, req inference.ThinkRequest) (reply inference.Reply, err error) {
-	err = r.policy.do(ctx, func(ctx context.Context) (err error) {
-		reply, err = r.next.Think(ctx, req)
+// Complete makes the call until it succeeds or the policy gives up, and
+// returns the last attempt's result and error.
+func (r *RetryCompleter) Complete(ctx context.Context, call Call) (res Result, err error) {
+	err = r.policy.Do(ctx, classifier, func() (err error) {
+		res, err = r.next.Complete(ctx, call)
 		return err
 	})
-	return reply, err
+	return res, err
 }
 
-// Critique calls next.Critique until it succeeds or the policy gives up.
-func (r *RetryReasoner) Critique(ctx context.Context, req inference.CritiqueRequest) (reply inference.Reply, err error) {
-	err = r.policy.do(ctx, func(ctx context.Context) (err error) {
-		reply, err = r.next.Critique(ctx, req)
-		return err
-	})
-	return reply, err
+// NewRetryReasoner returns next with retries under policy (see
+// [RetryCompleter]).
+func NewRetryReasoner(next inference.Reasoner, policy RetryPolicy) inference.Reasoner {
+	return AsReasoner(NewRetryCompleter(reasonerCompleter(next), policy))
 }
-
-// RetryDrawer is [RetryReasoner] for an [inference.Drawer].
-type RetryDrawer struct {
-	next   inference.Drawer
-	policy RetryPolicy
-}
-
-var _ inference.Drawer = (*RetryDrawer)(nil)
 
 // NewRetryDrawer returns next with retries under policy.
-func NewRetryDrawer(next inference.Drawer, policy RetryPolicy) *RetryDrawer {
-	return &RetryDrawer{next: next, policy: policy}
+func NewRetryDrawer(next inference.Drawer, policy RetryPolicy) inference.Drawer {
+	return AsDrawer(NewRetryCompleter(drawerCompleter(next), policy))
 }
 
-// Draw calls next.Draw until it succeeds or the policy gives up.
-func (r *RetryDrawer) Draw(ctx context.Context, req inference.DrawRequest) (resp inference.DrawResponse, err error) {
-	err = r.policy.do(ctx, func(ctx context.Context) (err error) {
-		resp, err = r.next.Draw(ctx, req)
-		return err
-	})
-	return resp, err
+// NewRetryViewer returns next with retries under policy.
+func NewRetryViewer(next inference.Viewer, policy RetryPolicy) inference.Viewer {
+	return AsViewer(NewRetryCompleter(viewerCompleter(next), policy))
 }

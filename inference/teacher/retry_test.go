@@ -10,48 +10,11 @@ import (
 	"time"
 
 	"github.com/twigdata/twig/inference"
+	"github.com/twigdata/twig/internal/retry"
 )
 
 // fastRetry retries at once, so tests that do not test the waits are quick.
 var fastRetry = RetryPolicy{BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond}
-
-func TestHint(t *testing.T) {
-	now := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
-	tests := []struct {
-		name   string
-		status int
-		header map[string]string
-		want   time.Duration
-	}{
-		{"none", 429, nil, 0},
-		{"Retry-After seconds", 429, map[string]string{"Retry-After": "2"}, 2 * time.Second},
-		{"Retry-After fraction", 503, map[string]string{"Retry-After": "1.5"}, 1500 * time.Millisecond},
-		{"Retry-After date", 503, map[string]string{"Retry-After": "Thu, 01 May 2025 12:00:07 GMT"}, 7 * time.Second},
-		{"Retry-After date in the past", 503, map[string]string{"Retry-After": "Thu, 01 May 2025 11:59:00 GMT"}, 0},
-		{"Retry-After garbage", 429, map[string]string{"Retry-After": "soon"}, 0},
-		{"retry-after-ms first", 429, map[string]string{"retry-after-ms": "20", "Retry-After": "1"}, 20 * time.Millisecond},
-		{"reset requests", 429, map[string]string{"x-ratelimit-reset-requests": "1s", "x-ratelimit-remaining-requests": "0"}, time.Second},
-		{"reset tokens minutes", 429, map[string]string{"x-ratelimit-reset-tokens": "6m0s"}, 6 * time.Minute},
-		{"reset milliseconds", 429, map[string]string{"x-ratelimit-reset-requests": "20ms"}, 20 * time.Millisecond},
-		{"later of both", 429, map[string]string{"x-ratelimit-reset-requests": "20ms", "x-ratelimit-reset-tokens": "1.5s"}, 1500 * time.Millisecond},
-		{"only the used-up limit", 429, map[string]string{
-			"x-ratelimit-reset-requests": "20ms", "x-ratelimit-remaining-requests": "0",
-			"x-ratelimit-reset-tokens": "40s", "x-ratelimit-remaining-tokens": "5000"}, 20 * time.Millisecond},
-		{"Retry-After wins over reset", 429, map[string]string{"Retry-After": "3", "x-ratelimit-reset-tokens": "40s"}, 3 * time.Second},
-		{"reset headers only on 429", 503, map[string]string{"x-ratelimit-reset-requests": "1s"}, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			h := http.Header{}
-			for k, v := range tt.header {
-				h.Set(k, v)
-			}
-			if got := hint(h, tt.status, now); got != tt.want {
-				t.Errorf("hint = %s, want %s", got, tt.want)
-			}
-		})
-	}
-}
 
 // TestRetryHonoursServerWait: a 429 with a wait hint, then success; the
 // second request must come no earlier than the hint.
@@ -261,14 +224,23 @@ func TestRetryStopsWhenContextEnds(t *testing.T) {
 	})
 }
 
-func TestBackoffBounds(t *testing.T) {
-	p := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}.withDefaults()
-	for n := 1; n <= 40; n++ {
-		ceiling := min(time.Second, 100*time.Millisecond<<min(n-1, 20))
-		for range 50 {
-			if d := p.backoff(n); d < 0 || d >= ceiling {
-				t.Fatalf("backoff(%d) = %s, want in [0, %s)", n, d, ceiling)
+func TestRetryPolicyDefaults(t *testing.T) {
+	tests := []struct {
+		name string
+		in   RetryPolicy
+		want retry.Policy
+	}{
+		{"zero", RetryPolicy{}, retry.Policy{Attempts: DefaultMaxAttempts, Base: DefaultBaseDelay, Max: DefaultMaxDelay, MaxWait: DefaultMaxWait}},
+		{"set", RetryPolicy{MaxAttempts: 2, BaseDelay: time.Millisecond, MaxDelay: time.Second, MaxWait: time.Minute},
+			retry.Policy{Attempts: 2, Base: time.Millisecond, Max: time.Second, MaxWait: time.Minute}},
+		{"negative", RetryPolicy{MaxAttempts: -1, BaseDelay: -1, MaxDelay: -1, MaxWait: -1},
+			retry.Policy{Attempts: DefaultMaxAttempts, Base: DefaultBaseDelay, Max: DefaultMaxDelay, MaxWait: DefaultMaxWait}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.in.policy(); got != tt.want {
+				t.Errorf("policy() = %+v, want %+v", got, tt.want)
 			}
-		}
+		})
 	}
 }

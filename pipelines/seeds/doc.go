@@ -73,10 +73,13 @@
 // checked by [ParseCategory]: one of [schema.Categories], case-insensitive,
 // with "color" an alias of "colour" and "-" or " " standing for "_".
 //
-// # Duplicates
+// # Planning
 //
-// [Dedup] keeps the first line of each normalised prompt, in the order of
-// file then line, and reports the others with the line that was kept.
-// Duplicates are found across files and categories, since trajectory ids
-// depend only on the normalised prompt.
+// [Plan] turns the good lines of every file into the samples of a dataset
+// version ([schema.Seed]): it keeps the first line of each normalised
+// prompt, in the order of file then line, and counts the others as
+// duplicates (found across files and categories, since trajectory ids
+// depend only on the normalised prompt); keeps the first prompts up to a
+// limit; and expands each prompt into its samples, each with its
+// trajectory id and a seed derived by [SampleSeed].
 package seeds

@@ -30,10 +30,11 @@ func ExampleReader() {
 		fmt.Printf("%s:%d %s %q\n", line.Source.URI, line.Source.Line, line.Category, line.Normalized)
 		lines = append(lines, line)
 	}
-	kept, dropped := seeds.Dedup(lines)
-	fmt.Println(len(kept), "kept")
-	for _, d := range dropped {
-		fmt.Printf("line %d repeats line %d\n", d.Dropped.Line, d.Kept.Line)
+	// Two samples of each prompt; line 5 repeats line 1.
+	planned, n := seeds.Plan(lines, seeds.PlanConfig{Dataset: "demo", Samples: 2, Seed: 1})
+	fmt.Printf("%d prompts, %d duplicate, %d seeds\n", n.Prompts, n.Duplicates, len(planned))
+	for _, s := range planned {
+		fmt.Printf("line %d sample %d %q\n", s.Source.Line, s.SampleIndex, s.PromptNormalized)
 	}
 	// Output:
 	// color_val.txt:1 colour "a red apple"
@@ -41,8 +42,11 @@ func ExampleReader() {
 	// failed: color_val.txt:3: invalid UTF-8 at byte 8
 	// color_val.txt:4 colour "A red apple"
 	// color_val.txt:5 colour "a red apple"
-	// 2 kept
-	// line 5 repeats line 1
+	// 2 prompts, 1 duplicate, 4 seeds
+	// line 1 sample 0 "a red apple"
+	// line 1 sample 1 "a red apple"
+	// line 4 sample 0 "A red apple"
+	// line 4 sample 1 "A red apple"
 }
 
 func ExampleReader_jsonl() {

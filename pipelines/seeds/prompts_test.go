@@ -18,7 +18,7 @@ func TestPromptFiles(t *testing.T) {
 		category   string
 		crlf       bool // lines end with CRLF
 		finalLF    bool // the last line ends with a newline
-		duplicates int  // lines Dedup drops within the file
+		duplicates int  // lines Plan drops as duplicates within the file
 	}
 	want := map[string]file{
 		"3d_spatial.txt":  {300, "3d_spatial", false, false, 0},
@@ -73,18 +73,14 @@ func TestPromptFiles(t *testing.T) {
 			if got := bytes.HasSuffix(lines[len(lines)-1].Raw, []byte("\n")); got != w.finalLF {
 				t.Errorf("last line: got final newline %v, want %v", got, w.finalLF)
 			}
-			_, dropped := Dedup(lines)
-			if len(dropped) != w.duplicates {
-				t.Errorf("Dedup: got %d duplicates %+v, want %d", len(dropped), dropped, w.duplicates)
-			}
-			for _, d := range dropped {
-				t.Logf("duplicate: line %d repeats line %d", d.Dropped.Line, d.Kept.Line)
+			if _, n := Plan(lines, PlanConfig{Samples: 1}); n.Duplicates != int64(w.duplicates) {
+				t.Errorf("Plan: got %d duplicates, want %d", n.Duplicates, w.duplicates)
 			}
 			all = append(all, lines...)
 		})
 	}
 	// No prompt repeats across files.
-	if kept, dropped := Dedup(all); len(kept) != 2095 || len(dropped) != 5 {
-		t.Errorf("Dedup over all files: got %d kept and %d dropped, want 2095 and 5", len(kept), len(dropped))
+	if _, n := Plan(all, PlanConfig{Samples: 1}); n.Prompts != 2095 || n.Duplicates != 5 {
+		t.Errorf("Plan over all files: got %d kept and %d duplicates, want 2095 and 5", n.Prompts, n.Duplicates)
 	}
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // Stage is the Failure.Stage of every failure this package reports.
-const Stage = "seed"
+const Stage = schema.StageSeed
 
 // DefaultMaxBytes is the default for [Config.MaxBytes].
 const DefaultMaxBytes = 2000
@@ -389,6 +389,7 @@ func (r *Reader) source() schema.Source {
 func (r *Reader) fail(raw, text []byte, format string, args ...any) *schema.Failure {
 	return &schema.Failure{
 		Stage:    Stage,
+		Kind:     schema.FailureInput,
 		Source:   r.source(),
 		Input:    strings.ToValidUTF8(string(text), "\uFFFD"),
 		RawInput: raw,
@@ -412,16 +413,31 @@ func invalidUTF8(b []byte) int {
 	return -1
 }
 
+// ReadError is a seed file that could not be read. Its message is the
+// underlying error's, which names the file.
+type ReadError struct {
+	// Path is the file.
+	Path string
+	// Err is the error opening or reading it.
+	Err error
+}
+
+func (e *ReadError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the error opening or reading the file.
+func (e *ReadError) Unwrap() error { return e.Err }
+
 // ReadFile reads the local seed file at path: its good lines and its
-// failures, in file order. The error is a bad cfg, a file that cannot be
-// read, or ctx's error when ctx ends first; then no lines are returned.
+// failures, in file order. The error is a bad cfg, a [*ReadError] for a
+// file that cannot be opened or read, or ctx's error when ctx ends first;
+// then no lines are returned.
 func ReadFile(ctx context.Context, path string, cfg Config) ([]Line, []schema.Failure, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, err
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, &ReadError{Path: path, Err: err}
 	}
 	defer f.Close()
 	var (
@@ -438,7 +454,7 @@ func ReadFile(ctx context.Context, path string, cfg Config) ([]Line, []schema.Fa
 		case err == io.EOF:
 			return lines, fails, nil
 		case err != nil:
-			return nil, nil, err
+			return nil, nil, &ReadError{Path: path, Err: err}
 		case fail != nil:
 			fails = append(fails, *fail)
 		default:

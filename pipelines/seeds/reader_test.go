@@ -22,8 +22,8 @@ type item struct {
 
 func (it item) String() string {
 	if f := it.Failure; f != nil {
-		return fmt.Sprintf("fail{ID:%q Stage:%q Source:%+v Input:%q RawInput:%q SampleIndex:%d Error:%q}",
-			f.ID, f.Stage, f.Source, f.Input, f.RawInput, f.SampleIndex, f.Error)
+		return fmt.Sprintf("fail{ID:%q Stage:%q Kind:%q Source:%+v Input:%q RawInput:%q SampleIndex:%d Error:%q}",
+			f.ID, f.Stage, f.Kind, f.Source, f.Input, f.RawInput, f.SampleIndex, f.Error)
 	}
 	l := it.Line
 	return fmt.Sprintf("line{Source:%+v Raw:%q Prompt:%q Normalized:%q Category:%q ID:%q}",
@@ -83,6 +83,7 @@ func goodID(uri string, n int64, raw, prompt, norm, category, id string) item {
 func bad(uri string, n int64, raw, input, reason string) item {
 	return item{Failure: &schema.Failure{
 		Stage:    "seed",
+		Kind:     schema.FailureInput,
 		Source:   schema.Source{URI: uri, Line: n},
 		Input:    input,
 		RawInput: []byte(raw),
@@ -584,8 +585,9 @@ func TestReadFile(t *testing.T) {
 		t.Errorf("got %+v and failures %+v, want %+v and none", lines, fails, want)
 	}
 
-	if _, _, err := ReadFile(ctx, "../../testdata/seeds/nope.txt", Config{}); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing file: got error %v, want %v", err, fs.ErrNotExist)
+	var re *ReadError
+	if _, _, err := ReadFile(ctx, "../../testdata/seeds/nope.txt", Config{}); !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &re) || re.Path != "../../testdata/seeds/nope.txt" {
+		t.Errorf("missing file: got error %v, want a *ReadError of the file wrapping %v", err, fs.ErrNotExist)
 	}
 	if _, _, err := ReadFile(ctx, "../../testdata/seeds/dir/a.txt", Config{Format: "csv"}); err == nil {
 		t.Errorf("bad config: got no error, want one")

@@ -1,22 +1,77 @@
-package pipelines
+package refilter_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/apache/beam/sdks/v2/go/pkg/beam"
+	beamlog "github.com/apache/beam/sdks/v2/go/pkg/beam/log"
+	"github.com/apache/beam/sdks/v2/go/pkg/beam/testing/ptest"
 	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob"
 
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/filters"
+	"github.com/twigdata/twig/filters/refilter"
+	"github.com/twigdata/twig/inference/backends"
 	"github.com/twigdata/twig/inference/worker"
+	"github.com/twigdata/twig/pipelines"
 	"github.com/twigdata/twig/schema"
 )
+
+// TestMain runs the parent versions' pipelines on the embedded prism
+// runner.
+func TestMain(m *testing.M) {
+	beamlog.LogLevel = "warn" // the embedded runner is chatty at "info"
+	ptest.Main(m)
+}
+
+// runParent runs a whole pipeline into a folder bucket and returns the
+// committed manifest.
+func runParent(t *testing.T, cfg pipelines.Config) *exporters.Manifest {
+	t.Helper()
+	ctx := context.Background()
+	b, err := blob.OpenBucket(ctx, cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := pipelines.Prepare(ctx, b, cfg, false); err != nil {
+		t.Fatalf("prepare: %v", err)
+	}
+	p, s := beam.NewPipelineWithRoot()
+	pipelines.Build(s, cfg)
+	if err := ptest.Run(p); err != nil {
+		t.Fatalf("pipeline: %v", err)
+	}
+	m, err := exporters.ReadManifest(ctx, b, pipelines.VersionPrefix(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// parentConfig is a small run of the simulator (as the pipeline tests
+// configure it) into dir.
+func parentConfig(dir string) pipelines.Config {
+	cfg := pipelines.DefaultConfig()
+	cfg.Output = (&url.URL{Scheme: "file", Path: filepath.ToSlash(dir), RawQuery: "create_dir=1&metadata=skip&no_tmp_dir=1"}).String()
+	cfg.Dataset = "test"
+	cfg.CodeVersion = "test"
+	cfg.Created = "2026-01-02T03:04:05Z"
+	cfg.Sim = backends.SimConfig{MistakeRate: 0.3, MalformedRate: 0.15, DriftRate: 0.15}
+	return cfg
+}
 
 // TestRefilter writes a version whose GPU worker, teachers and VLM judge
 // all answer over real HTTP (a counting server in front of twig's worker),
@@ -35,13 +90,13 @@ func TestRefilter(t *testing.T) {
 	t.Setenv("OPENAI_API_KEY", "sk-test-refilter")
 
 	dir := t.TempDir()
-	cfg := testConfig(t, dir)
+	cfg := parentConfig(dir)
 	cfg.Builtin = 30
 	cfg.WebDataset = true
 	cfg.Backends.Generator = []string{ts.URL}
-	teach := Teacher{BaseURL: ts.URL + "/v1", Model: "twig-sim"}
+	teach := backends.Teacher{BaseURL: ts.URL + "/v1", Model: "twig-sim"}
 	cfg.Backends.Thinker, cfg.Backends.Critic, cfg.Backends.Judge = teach, teach, teach
-	parent := run(t, cfg)
+	parent := runParent(t, cfg)
 	before := requests.Load()
 	if before == 0 || parent.Counts.Accepted == 0 {
 		t.Fatalf("the parent run made %d requests and accepted %d", before, parent.Counts.Accepted)
@@ -63,7 +118,7 @@ func TestRefilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	res, err := Refilter(ctx, b, "test/v1", RefilterOptions{Policy: strict, Version: "v1-strict", CodeVersion: "test", Created: cfg.Created})
+	res, err := refilter.Refilter(ctx, b, "test/v1", refilter.Options{Policy: strict, Judges: pipelines.JudgeNames(), Version: "v1-strict", CodeVersion: "test", Created: cfg.Created})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,6 +128,19 @@ func TestRefilter(t *testing.T) {
 	child := res.Manifest
 	if child.Parent != "v1" || res.Prefix != "test/v1-strict" {
 		t.Errorf("child parent %q at %q, want v1 at test/v1-strict", child.Parent, res.Prefix)
+	}
+	// The child's configuration is the parent's with the fields a
+	// refilter changes replaced: what the parent's, decoded and changed,
+	// encodes to (the manifest indents it: compare compacted).
+	var ccfg pipelines.Config
+	if err := json.Unmarshal(parent.Config, &ccfg); err != nil {
+		t.Fatal(err)
+	}
+	ccfg.Version, ccfg.Policy, ccfg.CodeVersion = "v1-strict", strict, "test"
+	want, _ := json.Marshal(ccfg)
+	var got bytes.Buffer
+	if err := json.Compact(&got, child.Config); err != nil || got.String() != string(want) {
+		t.Errorf("child config (%v)\n%s\nwant\n%s", err, got.String(), want)
 	}
 	if len(child.Stats.Calls) != 0 {
 		t.Errorf("child stats count model calls: %+v", child.Stats.Calls)
@@ -126,7 +194,7 @@ func TestRefilter(t *testing.T) {
 
 	// Deterministic: a second child from the same parent and policy has
 	// the same shards.
-	again, err := Refilter(ctx, b, "test/v1", RefilterOptions{Policy: strict, Version: "v1-strict-again", CodeVersion: "test", Created: cfg.Created})
+	again, err := refilter.Refilter(ctx, b, "test/v1", refilter.Options{Policy: strict, Judges: pipelines.JudgeNames(), Version: "v1-strict-again", CodeVersion: "test", Created: cfg.Created})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,10 +206,10 @@ func TestRefilter(t *testing.T) {
 		}
 	}
 	// The child is refused once committed, unless overwritten.
-	if _, err := Refilter(ctx, b, "test/v1", RefilterOptions{Policy: strict, Version: "v1-strict", Created: cfg.Created}); err == nil || !strings.Contains(err.Error(), "already committed") {
+	if _, err := refilter.Refilter(ctx, b, "test/v1", refilter.Options{Policy: strict, Judges: pipelines.JudgeNames(), Version: "v1-strict", Created: cfg.Created}); err == nil || !strings.Contains(err.Error(), "already committed") {
 		t.Errorf("refilter over a committed child = %v, want a refusal", err)
 	}
-	if _, err := Refilter(ctx, b, "test/v1", RefilterOptions{Policy: strict, Version: "v1-strict", Created: cfg.Created, Overwrite: true}); err != nil {
+	if _, err := refilter.Refilter(ctx, b, "test/v1", refilter.Options{Policy: strict, Judges: pipelines.JudgeNames(), Version: "v1-strict", Created: cfg.Created, Overwrite: true}); err != nil {
 		t.Errorf("refilter --overwrite: %v", err)
 	}
 }

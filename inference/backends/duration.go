@@ -1,4 +1,4 @@
-package pipelines
+package backends
 
 import (
 	"encoding/json"
@@ -13,7 +13,7 @@ import (
 // manifest's "config") writes as a Go duration string: "30s", "2m",
 // "1m30s". It also reads an integer number of nanoseconds, which is how
 // encoding/json writes a time.Duration; a bare number that was meant in
-// seconds is caught by [Config.Validate] as too short.
+// seconds is caught by [Backends.Validate] as too short.
 type Duration time.Duration
 
 // String is the Go duration string, such as "2m0s".
@@ -64,4 +64,18 @@ const durationHint = `want a duration such as "30s", "2m" or "1m30s"`
 
 func badDuration(what string) error {
 	return &json.UnmarshalTypeError{Value: what + " (" + durationHint + ")", Type: reflect.TypeFor[Duration]()}
+}
+
+// Short writes d as a Go duration string without its zero tail: "2m"
+// rather than "2m0s", "1h" rather than "1h0m0s", for messages that name
+// a default.
+func Short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

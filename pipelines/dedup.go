@@ -14,36 +14,38 @@ import (
 )
 
 func init() {
-	register.DoFn4x1[context.Context, int, func(*stagedRef) bool, func(dupResult), error](&judgeFn{})
+	register.DoFn4x1[context.Context, int, func(*stagedRef) bool, func(dupResult), error](&dedupFn{})
 	register.Iter1[stagedRef]()
 	register.Emitter1[dupResult]()
 }
 
-// dupResult carries the version-wide judges' results of a trajectory that
-// dedup flagged as a near-duplicate. Every other trajectory gets
+// dupResult carries the dedup judges' results of a trajectory that the
+// Dedup stage flagged as a near-duplicate. Every other trajectory gets
 // [uniqueResults].
 type dupResult struct {
 	ID     string               `json:"id"`
 	Judges []schema.JudgeResult `json:"judges"`
 }
 
-// Judge runs the judges that need the whole version, near-duplicate
-// prompts and images, over every trajectory's fingerprint (id, normalised
-// prompt, image hashes: no images, no judge results) and returns the
-// results of the near-duplicates only. The export stage decides verdicts
-// from them and the trajectory judges' results, a trajectory at a time, so
-// nothing but the fingerprints is ever gathered in one place.
-func Judge(s beam.Scope, cfg Config, prints beam.PCollection) beam.PCollection {
-	s = s.Scope("Judge")
-	return beam.ParDo(s, &judgeFn{bucketFn: bucketFn{Output: cfg.Output}, Dedup: cfg.Dedup}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
+// Dedup finds the near-duplicate prompts and images of the version: it
+// runs the two dedup judges, the only judges that need the whole version,
+// over every trajectory's fingerprint (id, normalised prompt, image
+// hashes: no images, no judge results) and returns the results of the
+// near-duplicates only. The export stage decides verdicts from them and
+// the trajectory judges' results, a trajectory at a time, so nothing but
+// the fingerprints is ever gathered in one place.
+func Dedup(s beam.Scope, cfg Config, prints beam.PCollection) beam.PCollection {
+	s = s.Scope("Dedup")
+	return beam.ParDo(s, &dedupFn{bucketFn: bucketFn{Output: cfg.Output}, Options: cfg.Dedup}, beam.GroupByKey(s, beam.AddFixedKey(s, prints)))
 }
 
-type judgeFn struct {
+// dedupFn reads every fingerprint and emits the near-duplicates' results.
+type dedupFn struct {
 	bucketFn
-	Dedup dedup.Options `json:"dedup"`
+	Options dedup.Options `json:"dedup"`
 }
 
-func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedRef) bool, emit func(dupResult)) error {
+func (fn *dedupFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedRef) bool, emit func(dupResult)) error {
 	var refs []stagedRef
 	var ref stagedRef
 	n := 0
@@ -54,17 +56,17 @@ func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedR
 	for _, ref := range refs {
 		var b fingerprints
 		if err := readJSON(ctx, fn.bucket, ref, &b); err != nil {
-			return fmt.Errorf("judge: fingerprints: %w", err)
+			return fmt.Errorf("dedup: fingerprints: %w", err)
 		}
 		if len(b.Rows) != ref.Count {
-			return fmt.Errorf("judge: fingerprints %s holds %d, want %d", ref.Key, len(b.Rows), ref.Count)
+			return fmt.Errorf("dedup: fingerprints %s holds %d, want %d", ref.Key, len(b.Rows), ref.Count)
 		}
 		for _, p := range b.Rows {
 			items = append(items, dedup.Item{ID: p.ID, Prompt: p.Prompt, Image: p.Image, Thumb: p.Thumb, HasImage: p.HasImage})
 		}
 	}
 	slices.SortFunc(items, func(a, b dedup.Item) int { return cmp.Compare(a.ID, b.ID) })
-	prompts, images := dedup.FindPrompts(items, fn.Dedup), dedup.FindImages(items, fn.Dedup)
+	prompts, images := dedup.FindPrompts(items, fn.Options), dedup.FindImages(items, fn.Options)
 	ids := make([]string, 0, len(prompts)+len(images))
 	for id := range prompts {
 		ids = append(ids, id)
@@ -81,13 +83,13 @@ func (fn *judgeFn) ProcessElement(ctx context.Context, _ int, iter func(*stagedR
 	return nil
 }
 
-// uniqueResults are the version-wide judges' results of a trajectory that
-// is no near-duplicate.
+// uniqueResults are the dedup judges' results of a trajectory that is no
+// near-duplicate.
 func uniqueResults(id string) []schema.JudgeResult {
 	return []schema.JudgeResult{dedup.PromptResult(nil, id), dedup.ImageResult(nil, id)}
 }
 
-// dupIndex reads the Judge stage's results into a map, once per DoFn
+// dupIndex reads the Dedup stage's results into a map, once per DoFn
 // instance: there are few.
 type dupIndex map[string][]schema.JudgeResult
 
@@ -101,7 +103,7 @@ func readDups(iter func(*dupResult) bool) dupIndex {
 	return m
 }
 
-// results returns the version-wide judges' results of id.
+// results returns the dedup judges' results of id.
 func (m dupIndex) results(id string) []schema.JudgeResult {
 	if r, ok := m[id]; ok {
 		return r

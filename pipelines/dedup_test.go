@@ -15,7 +15,7 @@ import (
 )
 
 // TestNearDuplicates runs prompts with cosmetic near-duplicates through
-// the pipeline: the Judge stage flags all but the first of each cluster,
+// the pipeline: the Dedup stage flags all but the first of each cluster,
 // the export stage re-decides exactly those from their staged records,
 // and the shard writer's verdict (from the full record) agrees with the
 // plan, so flagged trajectories land in rejected/ quoting dedup and their
@@ -45,7 +45,7 @@ func TestNearDuplicates(t *testing.T) {
 			cfg.Prompts = []string{prompts}
 			// Only dedup decides, so the other judges cannot hide its effect.
 			cfg.Policy = filters.Policy{Name: "dedup-only", Version: "1", Judges: map[string]filters.Rule{
-				"dedup_prompt": {Required: tt.required}, "dedup_image": {Required: tt.required},
+				filters.JudgeDedupPrompt: {Required: tt.required}, filters.JudgeDedupImage: {Required: tt.required},
 			}}
 			m := run(t, cfg)
 			if m.Counts.Seeded != 5 || !m.Counts.Reconciles() {

@@ -173,8 +173,7 @@ func (s *Stats) Add(t *schema.Trajectory) {
 	// may re-decide a judge's pass with its own threshold); a trajectory
 	// not yet decided counts its judges' own decisions.
 	if len(t.Verdict.Reasons) > 0 || t.Verdict.Policy != "" {
-		for _, r := range t.Verdict.Reasons {
-			name, _, _ := strings.Cut(r, ":")
+		for _, name := range t.Verdict.ReasonJudges() {
 			inc(&s.JudgeFails, name, 1)
 		}
 	} else {

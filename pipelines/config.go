@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"regexp"
 	"runtime"
 
 	"github.com/twigdata/twig/exporters"
+	"github.com/twigdata/twig/exporters/version"
 	"github.com/twigdata/twig/filters"
 	"github.com/twigdata/twig/filters/dedup"
 	"github.com/twigdata/twig/filters/vlm"
@@ -106,19 +106,17 @@ func DefaultConfig() Config {
 // every model is the simulator (Backends.Simulated).
 const DefaultRealDataset = "twig"
 
-var nameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
-
 // Validate checks the configuration before any model is called. A
 // refused field is a *configerr.FieldError naming it; the engine's, the
 // SFT mix's, the policy's and the vlm judge's errors come from their
 // own packages.
 func (c Config) Validate() error {
 	switch {
-	case !nameRe.MatchString(c.Dataset) || c.Dataset == "." || c.Dataset == "..":
+	case !version.ValidName(c.Dataset) || c.Dataset == "." || c.Dataset == "..":
 		return configerr.New("dataset", c.Dataset, "%q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Dataset)
-	case !nameRe.MatchString(c.Version):
+	case !version.ValidName(c.Version):
 		return configerr.New("version", c.Version, "%q must be 1-128 letters, digits, '.', '_' or '-', not starting with a symbol", c.Version)
-	case !nameRe.MatchString(c.Split):
+	case !version.ValidName(c.Split):
 		return configerr.New("split", c.Split, "%q is not a valid split name", c.Split)
 	case c.Output == "":
 		return configerr.New("output", c.Output, "no output location")
@@ -232,10 +230,7 @@ func trajectoryJudges(c Config, v vlm.Viewer) ([]filters.Judge, error) {
 
 // JudgeNames lists every judge a run has: the trajectory judges, then the
 // two dedup judges that look at the whole version.
-func JudgeNames() []string {
-	return []string{"thought_format", "coverage", "reflection_consistency", "canvas_sanity", "improvement",
-		vlm.Name, dedup.PromptJudge, dedup.ImageJudge}
-}
+func JudgeNames() []string { return filters.Names() }
 
 // RemoteConcurrency is the default number of trajectories in flight per
 // bundle when a model is remote.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"path"
 	"slices"
-	"strings"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/register"
@@ -19,7 +18,6 @@ import (
 	"github.com/twigdata/twig/exporters"
 	"github.com/twigdata/twig/exporters/version"
 	"github.com/twigdata/twig/filters"
-	"github.com/twigdata/twig/inference/teacher"
 	"github.com/twigdata/twig/internal/redact"
 	"github.com/twigdata/twig/schema"
 )
@@ -70,7 +68,7 @@ type commitPart struct {
 type shardTask = version.Task
 
 // Export decides every trajectory's verdict from its summary and the
-// Judge stage's near-duplicates, writes the accepted and rejected
+// Dedup stage's near-duplicates, writes the accepted and rejected
 // trajectories and the failures as Parquet shards, then the dataset card
 // and, last, the manifest that commits the version. parts are the commit
 // parts of earlier stages (seed counts, model calls). It returns the
@@ -175,7 +173,7 @@ func (fn *writeShardFn) ProcessElement(ctx context.Context, task shardTask, dups
 			return fmt.Errorf("shard %s: %w", task.Path, err)
 		}
 		// The staged record holds the trajectory judges' full results; the
-		// Judge stage adds the whole-version judges (dedup), and the
+		// Dedup stage adds the whole-version judges (dedup), and the
 		// verdict follows from all of them as it did when planning.
 		t.Judges = mergeJudges(t.Judges, fn.dups.results(id))
 		t.Verdict = fn.Policy.Decide(t.Judges)
@@ -227,10 +225,10 @@ func (fn *writeFailedFn) ProcessElement(ctx context.Context, _ int, iter func(*s
 	part := commitPart{Kind: partShard, Config: exporters.ConfigFailed}
 	for iter(&f) {
 		rows = append(rows, f)
-		if f.Stage == "seed" {
+		if f.Stage == schema.StageSeed {
 			part.SeedFailures++
 		}
-		if strings.Contains(f.Error, teacher.ErrBudgetExhausted.Error()) {
+		if f.Kind == schema.FailureBudget {
 			part.Stats.BudgetStopped++
 		}
 		f = schema.Failure{}

@@ -43,7 +43,7 @@ type summary struct {
 	ID    string `json:"id"`
 	Bytes int64  `json:"bytes"`
 	// Accepted is the policy's verdict on the trajectory judges' results
-	// and passing dedup results: the final verdict unless the Judge stage
+	// and passing dedup results: the final verdict unless the Dedup stage
 	// flags the trajectory as a near-duplicate.
 	Accepted bool `json:"accepted"`
 }
@@ -310,7 +310,7 @@ func (fn *generateFn) emit(ctx context.Context, r genResult, out genEmit) error 
 }
 
 // flush emits the batch of summaries and stages the batch of
-// fingerprints, emitting a reference to it: the Judge stage gathers every
+// fingerprints, emitting a reference to it: the Dedup stage gathers every
 // fingerprint of the version, and a runner that keeps them in memory
 // would hold each two or three times.
 func (fn *generateFn) flush(ctx context.Context, out genEmit) error {
@@ -343,14 +343,14 @@ func (fn *generateFn) Teardown() {
 // when none is staged yet.
 func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	key := path.Join(fn.Staging, seed.ID+".json")
-	stage := "generate"
+	stage := schema.StageGenerate
 	failed := func(err error) genResult {
 		if errors.Is(err, teacher.ErrBudgetExhausted) {
 			msg := err.Error()
 			fn.exhausted.CompareAndSwap(nil, &msg)
 		}
 		return genResult{fail: &schema.Failure{
-			ID: seed.ID, Stage: stage, Source: seed.Source, Input: seed.Prompt,
+			ID: seed.ID, Stage: stage, Kind: KindOf(err), Source: seed.Source, Input: seed.Prompt,
 			RawInput: []byte(seed.Prompt), SampleIndex: seed.SampleIndex, Error: err.Error(),
 		}}
 	}
@@ -375,11 +375,11 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 		return failed(err)
 	}
 	t.Provenance.CodeVersion, t.Provenance.ConfigHash = fn.CodeVersion, fn.ConfigHash
-	stage = "judge"
+	stage = schema.StageJudge
 	if err := filters.Apply(cache.WithCounts(ctx, &counts), fn.judges, filters.Policy{}, t); err != nil {
 		return failed(err)
 	}
-	t.Verdict = schema.Verdict{} // decided by the Judge stage, once dedup has seen every trajectory
+	t.Verdict = schema.Verdict{} // decided by the Dedup stage, once dedup has seen every trajectory
 	for _, j := range fn.judges {
 		if v, ok := j.(filters.Prompted); ok {
 			t.Provenance.Templates = append(t.Provenance.Templates, v.Template())
@@ -390,7 +390,7 @@ func (fn *generateFn) produce(ctx context.Context, seed schema.Seed) genResult {
 	for role, c := range counts.Snapshot() {
 		calls[role] = exporters.CallCount{Hits: c.Hits, Misses: c.Misses}
 	}
-	stage = "generate"
+	stage = schema.StageGenerate
 	if b, err = json.Marshal(t); err != nil {
 		return failed(fmt.Errorf("stage %s: %w", seed.ID, err))
 	}

@@ -16,7 +16,7 @@ DEVICE = os.environ.get("TWIG_JANUS_DEVICE", "cpu").strip() or "cpu"  # as conft
 
 CUDA_ONLY = pytest.mark.skipif(
     not DEVICE.startswith("cuda"),
-    reason="CUDA graphs need a CUDA device: run with TWIG_JANUS_DEVICE=cuda (.ci/gpu-check2.sh does)")
+    reason="CUDA graphs need a CUDA device: run with TWIG_JANUS_DEVICE=cuda (.ci/gpu-check.sh graphs does)")
 
 
 def test_item_buckets():
